@@ -1,0 +1,69 @@
+"""aiogram handlers for private chats: turn Telegram updates into engine events, and answer taps."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message, Update
+
+from dialogs.events import Event, NotText, Press, Text, parse_command
+from paincoach.coach import Coach, Reply
+from storage.database import Database
+from storage.patients import Person
+
+log = logging.getLogger(__name__)
+
+
+def event_for(message: Message) -> Event:
+    if message.text is None:
+        return NotText()
+    return parse_command(message.text) or Text(message.text)
+
+
+class PatientHandlers:
+    """The private-chat side of the bot: one patient, one conversation."""
+
+    def __init__(self, coach: Coach, database: Database, wake_sender: object) -> None:
+        self.coach = coach
+        self.database = database
+        self.wake_sender = wake_sender
+
+    def router(self) -> Router:
+        router = Router(name="patients")
+        router.message.filter(F.chat.type == "private")
+        router.message.register(self.on_message)
+        router.callback_query.register(self.on_press)
+        return router
+
+    async def _handle(self, person: Person, event: Event, update_id: int) -> Reply | None:
+        try:
+            reply = await self.database.run(self.coach.handle, person, event, update_id)
+        except Exception:
+            # Never log what the patient wrote: the event type is enough to find the bug.
+            log.exception("handling %s (update %d) failed", type(event).__name__, update_id)
+            await self.database.run(self.coach.mark_handled, update_id, failed=True)
+            await self.database.run(self.coach.apologise, person)
+            reply = None
+        if callable(self.wake_sender):
+            self.wake_sender()
+        return reply
+
+    async def on_message(self, message: Message, event_update: Update) -> None:
+        if message.from_user is None:
+            return
+        person = Person(message.from_user.id, message.chat.id, message.from_user.language_code)
+        await self._handle(person, event_for(message), event_update.update_id)
+
+    async def on_press(self, query: CallbackQuery, event_update: Update) -> None:
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        if query.message is not None and query.message.chat.type != "private":
+            await query.answer()
+            return
+        person = Person(query.from_user.id, chat_id, query.from_user.language_code)
+        message_id = query.message.message_id if query.message else None
+        reply = await self._handle(person, Press(query.data or "", message_id), event_update.update_id)
+        try:
+            await query.answer(text=reply.toast if reply else None)
+        except Exception as error:  # an expired query is not worth more than a log line
+            log.warning("could not answer a button tap: %s", type(error).__name__)

@@ -1,0 +1,160 @@
+"""The outbox sender: sends what the coach wrote to the outbox, in order per chat, within
+Telegram's limits; honours 429 retry_after, retries 5xx and timeouts with backoff, and marks
+a patient who blocked the bot as unreachable without stopping anything else."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+
+from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient, Transport
+from paincoach.clock import Clock
+from storage import outbox
+from storage.database import Database
+from storage.outbox import Claimed
+
+log = logging.getLogger(__name__)
+
+GIVE_UP_AFTER = timedelta(hours=24)  # transient failures are retried for this long
+MAX_BACKOFF = 300.0
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the n-th failed attempt: 1, 2, 4 ... up to five minutes."""
+    return float(min(2 ** max(attempts, 0), MAX_BACKOFF))
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` sends a second, in bursts of at most `burst`."""
+
+    def __init__(self, rate: float, burst: int | None = None) -> None:
+        self.rate = rate
+        self.capacity = float(burst or max(1, int(rate)))
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self.paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+
+    async def acquire(self) -> None:
+        while True:
+            now = time.monotonic()
+            if now < self.paused_until:
+                await asyncio.sleep(self.paused_until - now)
+                continue
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class Sender:
+    def __init__(
+        self,
+        database: Database,
+        transport: Transport,
+        clock: Clock,
+        *,
+        rate: float = 25.0,
+        concurrency: int = 8,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.database = database
+        self.transport = transport
+        self.clock = clock
+        self.limiter = RateLimiter(rate)
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Something was written to the outbox: look now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                sent = await self.send_due()
+            except Exception:
+                log.exception("the outbox sender failed; trying again shortly")
+                sent = 0
+            if sent:
+                continue  # there may be more right behind
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass
+
+    async def send_due(self) -> int:
+        """Send one round: the first due message of every chat. Returns how many were tried."""
+        claimed = await self.database.run(self._claim)
+        if not claimed:
+            return 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(message: Claimed) -> None:
+            async with gate:
+                await self.limiter.acquire()
+                delivery = await self._deliver(message)
+                await self.database.run(self._record, message, delivery)
+
+        await asyncio.gather(*(one(m) for m in claimed))
+        return len(claimed)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Send until nothing is due (for the terminal chat and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and await self.send_due():
+            pass
+
+    def _claim(self) -> list[Claimed]:
+        with self.database.transaction() as session:
+            return outbox.claim_due(session, self.clock.now(), limit=self.concurrency * 4)
+
+    async def _deliver(self, message: Claimed) -> Delivery:
+        try:
+            return await self.transport.deliver(message.chat_id, message.kind, message.payload)
+        except Exception as error:  # a bug or an unexpected library error: retry later
+            log.exception("sending outbox message %d failed unexpectedly", message.id)
+            return Transient(type(error).__name__)
+
+    def _record(self, message: Claimed, delivery: Delivery) -> None:
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            if isinstance(delivery, Delivered):
+                outbox.mark_sent(session, message.id, delivery.message_id, now)
+            elif isinstance(delivery, RetryAfter):
+                log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
+                self.limiter.pause(delivery.seconds)
+                at = now + timedelta(seconds=delivery.seconds)
+                outbox.retry_at(session, message.id, at, "429 retry after", count_attempt=False)
+            elif isinstance(delivery, Transient):
+                if now - message.created_at > GIVE_UP_AFTER:
+                    log.error("outbox message %d given up after %s: %s", message.id, GIVE_UP_AFTER, delivery.reason)
+                    outbox.mark_failed(session, message.id, delivery.reason)
+                else:
+                    wait = backoff(message.attempts)
+                    log.warning("outbox message %d: %s; retrying in %.0f s", message.id, delivery.reason, wait)
+                    outbox.retry_at(session, message.id, now + timedelta(seconds=wait), delivery.reason)
+            elif isinstance(delivery, Blocked):
+                count = outbox.mark_unreachable(session, message.chat_id, now)
+                log.warning("chat of outbox message %d is unreachable (%s); %d messages held",
+                            message.id, delivery.reason, count)
+            elif isinstance(delivery, Rejected):
+                log.error("outbox message %d rejected by Telegram: %s", message.id, delivery.reason)
+                outbox.mark_failed(session, message.id, delivery.reason)
+
+    def next_due(self) -> datetime | None:
+        with self.database.transaction() as session:
+            return outbox.next_due(session)

@@ -1,0 +1,367 @@
+"""`paincoach content check`: everything about the content that would break the coach."""
+
+from __future__ import annotations
+
+import re
+
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateSyntaxError, meta, nodes
+
+from content.loader import LoadedContent, LoadedLocale, Problem, SourceFile, load_sources
+from content.render import ENVIRONMENT, render, visible_length
+from content.schema import ChoiceStep, EndStep, Flow, MessageStep, QuestionStep, QuizStep, Step
+from content.ui import BUTTON_TEXTS, FLOW_VARIABLES, UI_TEXTS
+from dialogs.callbacks import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
+
+MAX_MESSAGE = 4096
+MAX_IN_A_ROW = 3
+TELEGRAM_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+     "span", "tg-spoiler", "blockquote", "tg-emoji"}
+)
+SAMPLE_ANSWER = "x" * 500
+_BARE_ANGLE = re.compile(r"<(?![/a-zA-Z])")  # answers are shortened to 500 characters before they are shown
+
+
+def check_directory(root: Path, default_locale: str) -> list[Problem]:
+    loaded, problems = load_sources(root, default_locale)
+    if loaded is not None:
+        problems.extend(check_loaded(loaded))
+    return problems
+
+
+def check_loaded(loaded: LoadedContent) -> list[Problem]:
+    problems: list[Problem] = []
+    default = loaded.locales[loaded.content.default_locale]
+    for locale in loaded.locales.values():
+        problems.extend(_check_ui(locale, required=locale is default))
+        for flow in locale.content.flows.values():
+            problems.extend(_check_flow(locale, flow))
+        if locale is not default:
+            problems.extend(_check_translation(default, locale))
+    if not any(f.kind == "onboarding" for f in default.content.flows.values()):
+        problems.append(Problem(_folder(default) / "flows", 1, "no onboarding flow"))
+    return problems
+
+
+def _folder(locale: LoadedLocale) -> Path:
+    source = locale.sources.get("ui") or next(iter(locale.sources.values()))
+    return source.path.parent
+
+
+# -- flows ---------------------------------------------------------------------------------
+
+
+def _step_line(source: SourceFile, flow: Flow, step_id: str, *field: str | int) -> int:
+    index = [s.id for s in flow.steps].index(step_id)
+    return source.line_of(("steps", index, *field))
+
+
+def _check_flow(locale: LoadedLocale, flow: Flow) -> Iterator[Problem]:
+    source = locale.sources[flow.id]
+    known = {step.id for step in flow.steps}
+    seen: set[str] = set()
+    for index, step in enumerate(flow.steps):
+        if step.id in seen:
+            yield Problem(source.path, source.line_of(("steps", index, "id")), f"step {step.id!r} is defined twice")
+        seen.add(step.id)
+
+    yield from _check_targets(source, flow, known)
+    yield from _check_reachable(source, flow)
+    yield from _check_pacing(source, flow)
+    yield from _check_choices(locale, source, flow)
+    saved = flow.saved_keys()
+    for step in flow.steps:
+        for field, text in _texts(step):
+            line = _step_line(source, flow, step.id, *field)
+            yield from _check_template(source.path, line, text, FLOW_VARIABLES, saved)
+            yield from _check_rendered(source.path, line, text, _sample_flow_context(locale, saved))
+
+
+def _check_targets(source: SourceFile, flow: Flow, known: set[str]) -> Iterator[Problem]:
+    for step in flow.steps:
+        named: list[tuple[tuple[str | int, ...], str | None]] = [(("next",), getattr(step, "next", None))]
+        if isinstance(step, MessageStep) and step.buttons:
+            named += [(("buttons", i, "next"), b.next) for i, b in enumerate(step.buttons)]
+        if isinstance(step, ChoiceStep):
+            named += [(("options", i, "next"), o.next) for i, o in enumerate(step.options)]
+        for field, target in named:
+            if target is not None and target not in known:
+                yield Problem(
+                    source.path,
+                    _step_line(source, flow, step.id, *field),
+                    f"step {step.id!r} goes to {target!r}, which is not a step of {flow.id}",
+                )
+        if not isinstance(step, EndStep) and flow.next_of(step) is None and not _all_branches_named(step):
+            yield Problem(
+                source.path,
+                _step_line(source, flow, step.id),
+                f"step {step.id!r} is last but is not an `end` step: give it a `next` or make it type end",
+            )
+
+
+def _all_branches_named(step: Step) -> bool:
+    if isinstance(step, MessageStep) and step.buttons:
+        return all(b.next for b in step.buttons)
+    if isinstance(step, ChoiceStep):
+        return all(o.next for o in step.options)
+    return False
+
+
+def _check_reachable(source: SourceFile, flow: Flow) -> Iterator[Problem]:
+    known = {step.id for step in flow.steps}
+    reached = {flow.first}
+    frontier = [flow.first]
+    while frontier:
+        step = flow.step(frontier.pop())
+        for target in flow.targets(step):
+            if target in known and target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    for step in flow.steps:
+        if step.id not in reached:
+            yield Problem(
+                source.path,
+                _step_line(source, flow, step.id),
+                f"step {step.id!r} can never be reached from {flow.first!r}",
+            )
+    if not any(isinstance(flow.step(s), EndStep) for s in reached if s in known):
+        yield Problem(source.path, 1, f"{flow.id} has no reachable `end` step")
+
+
+def _waits(step: Step) -> bool:
+    """Whether the step stops and waits for the patient after its message."""
+    if isinstance(step, MessageStep):
+        return step.waits
+    return True
+
+
+def _check_pacing(source: SourceFile, flow: Flow) -> Iterator[Problem]:
+    """No more than three messages in a row without a tap, and no loop without one."""
+    known = {step.id for step in flow.steps}
+
+    def run_from(start: str | None, already: int) -> tuple[int, str | None]:
+        count, current, visited = already, start, set()
+        while current is not None and current in known:
+            if current in visited:
+                return -1, current
+            visited.add(current)
+            step = flow.step(current)
+            count += 2 if isinstance(step, EndStep) else 1  # an end is followed by the menu
+            if _waits(step):
+                return count, current
+            current = flow.next_of(step)
+        return count, current
+
+    starts: list[tuple[str | None, int, str]] = [(flow.first, 0, flow.first)]
+    for step in flow.steps:
+        if isinstance(step, MessageStep) and step.waits:
+            starts += [(t, 0, step.id) for t in flow.targets(step)]
+        elif isinstance(step, ChoiceStep):
+            starts += [(t, 0, step.id) for t in flow.targets(step)]
+        elif isinstance(step, QuizStep):
+            starts.append((flow.next_of(step), 1, step.id))  # the feedback message
+        elif isinstance(step, QuestionStep):
+            starts.append((flow.next_of(step), 1, step.id))  # the reply to the answer
+    reported: set[str] = set()
+    for start, already, after in starts:
+        count, at = run_from(start, already)
+        if count < 0 and at not in reported:
+            reported.add(at or "")
+            yield Problem(
+                source.path,
+                _step_line(source, flow, at or flow.first),
+                f"steps after {after!r} loop back to {at!r} without a tap: the patient would be flooded",
+            )
+        elif count > MAX_IN_A_ROW and after not in reported:
+            reported.add(after)
+            yield Problem(
+                source.path,
+                _step_line(source, flow, after),
+                f"{count} messages in a row without a tap after step {after!r}: "
+                f"at most {MAX_IN_A_ROW}; add a `button:` to one of them",
+            )
+
+
+def _check_choices(locale: LoadedLocale, source: SourceFile, flow: Flow) -> Iterator[Problem]:
+    for step in flow.steps:
+        choices: list[tuple[tuple[str | int, ...], str]] = []
+        if isinstance(step, MessageStep) and step.buttons:
+            choices = [(("buttons", i, "id"), b.id) for i, b in enumerate(step.buttons)]
+        elif isinstance(step, ChoiceStep | QuizStep):
+            choices = [(("options", i, "id"), o.id) for i, o in enumerate(step.options)]
+        ids = [c for _, c in choices]
+        for field, choice in choices:
+            line = _step_line(source, flow, step.id, *field)
+            if not fits(choice):
+                size = len(encode(WIDEST_PROMPT, choice).encode())
+                yield Problem(
+                    source.path, line,
+                    f"button data for {choice!r} would be {size} bytes; Telegram allows {MAX_CALLBACK_BYTES}",
+                )
+            if ids.count(choice) > 1:
+                yield Problem(source.path, line, f"step {step.id!r} has two choices with id {choice!r}")
+        if isinstance(step, ChoiceStep) and step.profile == "country":
+            for i, option in enumerate(step.options):
+                if option.id not in locale.content.crisis.countries:
+                    yield Problem(
+                        source.path,
+                        _step_line(source, flow, step.id, "options", i, "id"),
+                        f"country {option.id!r} has no crisis contacts in crisis.yaml",
+                    )
+
+
+def _texts(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    yield ("text",), step.text
+    if isinstance(step, MessageStep):
+        if step.button:
+            yield ("button",), step.button
+        for i, button in enumerate(step.buttons or ()):
+            yield ("buttons", i, "label"), button.label
+    elif isinstance(step, QuestionStep):
+        if step.reply:
+            yield ("reply",), step.reply
+        if step.skip:
+            yield ("skip",), step.skip
+    elif isinstance(step, ChoiceStep):
+        for i, option in enumerate(step.options):
+            yield ("options", i, "label"), option.label
+    elif isinstance(step, QuizStep):
+        for i, quiz_option in enumerate(step.options):
+            yield ("options", i, "label"), quiz_option.label
+            yield ("options", i, "feedback"), quiz_option.feedback
+
+
+def _sample_flow_context(locale: LoadedLocale, saved: set[str]) -> dict[str, Any]:
+    longest = max(locale.content.crisis.countries.values(), key=lambda c: sum(
+        len(x.name) + len(x.contact) for x in c.contacts))
+    return {
+        "answers": {key: SAMPLE_ANSWER for key in saved},
+        "crisis_contacts": longest.contacts,
+        "country_name": longest.name,
+        "code": "P-99999",
+    }
+
+
+# -- templates and rendered text -------------------------------------------------------------
+
+
+def _check_template(
+    path: Path, line: int, text: str, allowed: frozenset[str], saved: set[str] | None = None
+) -> Iterator[Problem]:
+    try:
+        tree = ENVIRONMENT.parse(text)
+    except TemplateSyntaxError as error:
+        yield Problem(path, line + max(error.lineno - 1, 0), f"template error: {error.message}")
+        return
+    for name in sorted(meta.find_undeclared_variables(tree) - allowed):
+        yield Problem(path, line, f"unknown template variable {name!r}; known: {', '.join(sorted(allowed))}")
+    if saved is None:
+        return
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if isinstance(target, nodes.Name) and target.name == "answers":
+            key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            if isinstance(key, str) and key not in saved:
+                yield Problem(path, line, f"answers.{key} is not saved by any step of this flow")
+
+
+def _check_rendered(path: Path, line: int, text: str, context: dict[str, Any]) -> Iterator[Problem]:
+    try:
+        rendered = render(text, context)
+    except Exception as error:  # any template failure is a content problem to report
+        yield Problem(path, line, f"cannot render: {error}")
+        return
+    if visible_length(rendered) > MAX_MESSAGE:
+        yield Problem(
+            path, line,
+            f"text is {visible_length(rendered)} characters once rendered; Telegram allows {MAX_MESSAGE}",
+        )
+    html_problem = _html_problem(rendered)
+    if html_problem:
+        yield Problem(path, line, html_problem)
+
+
+class _TagChecker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.problem: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TELEGRAM_TAGS and self.problem is None:
+            self.problem = f"<{tag}> is not HTML that Telegram accepts"
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if (not self.open or self.open[-1] != tag) and self.problem is None:
+            self.problem = f"</{tag}> does not close the tag that is open"
+        elif self.open:
+            self.open.pop()
+
+
+def _html_problem(markup: str) -> str | None:
+    checker = _TagChecker()
+    checker.feed(markup)
+    checker.close()
+    if checker.problem:
+        return checker.problem
+    if checker.open:
+        return f"<{checker.open[-1]}> is never closed"
+    if _BARE_ANGLE.search(markup):
+        return "a bare < in the text: write &lt;"
+    return None
+
+
+# -- interface texts and translations ----------------------------------------------------------
+
+
+def _check_ui(locale: LoadedLocale, *, required: bool) -> Iterator[Problem]:
+    source = locale.sources.get("ui")
+    if source is None:
+        return
+    texts = locale.content.ui
+    if required:
+        for key in sorted(set(UI_TEXTS) - set(texts)):
+            yield Problem(source.path, 1, f"missing text {key!r}, which the coach needs")
+    for key, text in texts.items():
+        line = source.line_of((key,))
+        if key not in UI_TEXTS:
+            yield Problem(source.path, line, f"text {key!r} is not used by the coach (a typo?)")
+            continue
+        allowed = UI_TEXTS[key]
+        yield from _check_template(source.path, line, text, allowed)
+        sample: dict[str, Any] = {name: "9" * 10 for name in allowed}
+        if "crisis_contacts" in allowed:
+            sample.update(_sample_flow_context(locale, set()))
+        yield from _check_rendered(source.path, line, text, sample)
+        if key in BUTTON_TEXTS:
+            try:
+                label = render(text, {**sample, "title": "t" * 30})
+            except Exception:  # reported by _check_rendered already
+                continue
+            if visible_length(label) > 64:
+                yield Problem(source.path, line, "a button label may have at most 64 characters")
+
+
+def _check_translation(default: LoadedLocale, other: LoadedLocale) -> Iterator[Problem]:
+    ui_source = other.sources.get("ui")
+    if ui_source is not None:
+        for key in sorted(set(default.content.ui) - set(other.content.ui)):
+            yield Problem(ui_source.path, 1, f"missing translation of {key!r} (in {default.content.locale})")
+    for flow_id, flow in default.content.flows.items():
+        translated = other.content.flows.get(flow_id)
+        if translated is None:
+            yield Problem(
+                _folder(other), 1, f"missing translation of {flow_id} ({default.sources[flow_id].path.name})"
+            )
+            continue
+        source = other.sources[flow_id]
+        theirs = {s.id for s in translated.steps}
+        for step in flow.steps:
+            if step.id not in theirs:
+                yield Problem(source.path, 1, f"missing translation of step {step.id!r} of {flow_id}")

@@ -1,0 +1,206 @@
+"""The shape of course content: flows of steps, interface texts and crisis contacts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+STEP_ID = r"^[a-z0-9][a-z0-9-]*$"
+CHOICE_ID = r"^[a-z0-9_-]+$"
+
+Outcome = Literal["lesson_complete", "consent_given", "consent_declined"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ButtonSpec(Strict):
+    id: str = Field(pattern=CHOICE_ID)
+    label: str = Field(min_length=1, max_length=64)
+    next: str | None = None
+
+
+class OptionSpec(Strict):
+    id: str = Field(pattern=CHOICE_ID)
+    label: str = Field(min_length=1, max_length=64)
+    next: str | None = None
+
+
+class QuizOption(Strict):
+    id: str = Field(pattern=CHOICE_ID)
+    label: str = Field(min_length=1, max_length=64)
+    correct: bool = False
+    feedback: str = Field(min_length=1)
+
+
+class MessageStep(Strict):
+    type: Literal["message"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    button: str | None = Field(default=None, min_length=1, max_length=64)
+    buttons: tuple[ButtonSpec, ...] | None = None
+    next: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_button(self) -> MessageStep:
+        if self.button is not None and self.buttons is not None:
+            raise ValueError("use either `button` or `buttons`, not both")
+        if self.buttons is not None and not self.buttons:
+            raise ValueError("`buttons` needs at least one button")
+        return self
+
+    @property
+    def waits(self) -> bool:
+        return self.button is not None or self.buttons is not None
+
+
+class QuestionStep(Strict):
+    type: Literal["question"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    save_as: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    skip: str | None = Field(default=None, min_length=1, max_length=64)
+    reply: str | None = None
+    forward_to_guide: bool = False
+    next: str | None = None
+
+
+class ChoiceStep(Strict):
+    type: Literal["choice"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    options: tuple[OptionSpec, ...] = Field(min_length=1)
+    save_as: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    profile: Literal["country"] | None = None
+    next: str | None = None
+
+
+class QuizStep(Strict):
+    type: Literal["quiz"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    options: tuple[QuizOption, ...] = Field(min_length=2)
+    next: str | None = None
+
+    @model_validator(mode="after")
+    def _has_right_answer(self) -> QuizStep:
+        if not any(option.correct for option in self.options):
+            raise ValueError("a quiz needs at least one option with `correct: true`")
+        return self
+
+
+class EndStep(Strict):
+    type: Literal["end"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    outcome: Outcome
+
+
+Step = Annotated[
+    MessageStep | QuestionStep | ChoiceStep | QuizStep | EndStep, Field(discriminator="type")
+]
+
+
+class Flow(Strict):
+    """A graph of steps the patient walks through: onboarding or a lesson."""
+
+    id: str = Field(pattern=STEP_ID)
+    kind: Literal["lesson", "onboarding"]
+    number: int | None = Field(default=None, ge=1)
+    title: str = Field(min_length=1)
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _lessons_are_numbered(self) -> Flow:
+        if self.kind == "lesson" and self.number is None:
+            raise ValueError("a lesson needs a `number`")
+        return self
+
+    @property
+    def first(self) -> str:
+        return self.steps[0].id
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(f"{self.id} has no step {step_id!r}")
+
+    def has_step(self, step_id: str) -> bool:
+        return any(step.id == step_id for step in self.steps)
+
+    def following(self, step_id: str) -> str | None:
+        """Where a step goes when it names no `next`: the step below it."""
+        ids = [step.id for step in self.steps]
+        index = ids.index(step_id)
+        return ids[index + 1] if index + 1 < len(ids) else None
+
+    def next_of(self, step: Step) -> str | None:
+        if isinstance(step, EndStep):
+            return None
+        return step.next or self.following(step.id)
+
+    def targets(self, step: Step) -> list[str]:
+        """Every step this one can lead to."""
+        default = self.next_of(step)
+        if isinstance(step, MessageStep) and step.buttons:
+            return [b.next or default for b in step.buttons if (b.next or default)]  # type: ignore[misc]
+        if isinstance(step, ChoiceStep):
+            return [o.next or default for o in step.options if (o.next or default)]  # type: ignore[misc]
+        return [default] if default else []
+
+    def saved_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for step in self.steps:
+            key = getattr(step, "save_as", None)
+            if key:
+                keys.add(key)
+        return keys
+
+
+class CrisisContact(Strict):
+    name: str = Field(min_length=1)
+    contact: str = Field(min_length=1)
+
+
+class Country(Strict):
+    name: str
+    contacts: tuple[CrisisContact, ...] = Field(min_length=1)
+
+
+class CrisisDirectory(Strict):
+    countries: dict[str, Country]
+
+    @model_validator(mode="after")
+    def _has_fallback(self) -> CrisisDirectory:
+        if "other" not in self.countries:
+            raise ValueError("crisis contacts need an `other` entry for everyone else")
+        return self
+
+    def for_country(self, code: str | None) -> Country:
+        return self.countries.get((code or "other").lower(), self.countries["other"])
+
+
+class LocaleContent(Strict):
+    locale: str
+    ui: dict[str, str]
+    crisis: CrisisDirectory
+    flows: dict[str, Flow]
+
+    def lessons(self) -> list[Flow]:
+        return sorted(
+            (f for f in self.flows.values() if f.kind == "lesson"), key=lambda f: f.number or 0
+        )
+
+    def lesson(self, number: int) -> Flow | None:
+        return next((f for f in self.lessons() if f.number == number), None)
+
+
+class Content(Strict):
+    default_locale: str
+    locales: dict[str, LocaleContent]
+
+    def for_locale(self, locale: str | None) -> LocaleContent:
+        return self.locales.get(locale or self.default_locale) or self.locales[self.default_locale]

@@ -1,0 +1,44 @@
+"""The interface texts the code needs from `ui.yaml`, with the template variables each may use."""
+
+from __future__ import annotations
+
+CRISIS_VARIABLES = frozenset({"crisis_contacts", "country_name"})
+
+UI_TEXTS: dict[str, frozenset[str]] = {
+    "reprompt_buttons": frozenset(),
+    "stale_button": frozenset(),
+    "already_noted": frozenset(),
+    "unknown_command": frozenset({"command"}),
+    "not_text": frozenset(),
+    "paused": frozenset(),
+    "something_wrong": frozenset(),
+    "help": CRISIS_VARIABLES,
+    "menu": frozenset(),
+    "menu_start_lesson": frozenset({"number", "title"}),
+    "menu_continue_lesson": frozenset({"number", "title"}),
+    "menu_help": frozenset(),
+    "all_lessons_done": frozenset(),
+    "next_lesson_not_open": frozenset({"number"}),
+    "finish_onboarding_first": frozenset(),
+    "welcome_back": frozenset(),
+    "stop_confirm": frozenset(),
+    "stop_yes": frozenset(),
+    "stop_no": frozenset(),
+    "stopped": frozenset(),
+    "stop_cancelled": frozenset(),
+    "answer_saved": frozenset(),
+    "answer_skipped": frozenset(),
+    "answer_too_long": frozenset({"limit"}),
+    "staff_question": frozenset({"code", "text"}),
+    "command_start": frozenset(),
+    "command_menu": frozenset(),
+    "command_lesson": frozenset(),
+    "command_help": frozenset(),
+    "command_stop": frozenset(),
+}
+
+# Button labels are limited by Telegram to 64 characters once rendered.
+BUTTON_TEXTS = frozenset({"menu_start_lesson", "menu_continue_lesson", "menu_help", "stop_yes", "stop_no"})
+
+# Variables every flow text may use, beside `answers`.
+FLOW_VARIABLES = frozenset({"answers", "crisis_contacts", "country_name", "code"})

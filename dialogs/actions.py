@@ -1,0 +1,52 @@
+"""What the engine asks the outside world to do: the engine's outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Send:
+    """A message to the patient, in Telegram HTML, with inline buttons (one row each)."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Rewrite an earlier message of the coach's, removing its buttons."""
+
+    message_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Toast:
+    """The answer to a button tap: a short notice, or None to just stop the spinner."""
+
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class SaveAnswer:
+    flow: str
+    step: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class NotifyStaff:
+    """A message for the guides in the staff chat, in Telegram HTML."""
+
+    text: str
+
+
+Action = Send | Edit | Toast | SaveAnswer | NotifyStaff

@@ -1,0 +1,52 @@
+"""What can happen to a patient's conversation: the engine's inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Start:
+    """/start, with the deep-link payload if there was one."""
+
+    payload: str = ""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # without the slash, lower case
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Press:
+    """A tap on an inline button: its data and the message it was on."""
+
+    data: str
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NotText:
+    """A sticker, photo, voice note or anything else the coach cannot read."""
+
+
+Event = Start | Command | Text | Press | NotText
+
+
+def parse_command(text: str) -> Start | Command | None:
+    """`/start payload`, `/lesson@paincoach_bot` ...; None when the text is not a command."""
+    if not text.startswith("/") or len(text) < 2 or text[1].isspace():
+        return None
+    head, _, args = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    if not name:
+        return None
+    if name == "start":
+        return Start(payload=args.strip())
+    return Command(name=name, args=args.strip())

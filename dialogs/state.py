@@ -1,0 +1,82 @@
+"""What the engine knows about one patient between two events, as plain JSON-able data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+MENU = "menu"
+MENU_STEP = "main"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"  # consented, taking the course
+    DECLINED = "declined"
+    STOPPED = "stopped"
+
+
+Awaiting = Literal["button", "text"]
+Overlay = Literal["stop"]
+
+
+@dataclass(frozen=True)
+class Place:
+    flow: str
+    step: str
+
+
+@dataclass(frozen=True)
+class PatientState:
+    code: str
+    locale: str
+    status: Status = Status.NEW
+    country: str | None = None
+    consented_at: datetime | None = None
+    flow: str | None = None
+    step: str | None = None
+    prompt: int = 0  # number of the latest prompt; its buttons carry it, older ones are stale
+    awaiting: Awaiting | None = None
+    overlay: Overlay | None = None  # a question asked on top of the current place (stop?)
+    lesson_place: Place | None = None  # where the patient is in the lesson they are taking
+    lessons_done: tuple[int, ...] = ()
+    answers: dict[str, dict[str, str]] = field(default_factory=dict)  # flow -> key -> text
+
+    @property
+    def consented(self) -> bool:
+        return self.consented_at is not None
+
+    @property
+    def place(self) -> Place | None:
+        return Place(self.flow, self.step) if self.flow and self.step else None
+
+    def with_answer(self, flow: str, key: str, value: str) -> PatientState:
+        flow_answers = {**self.answers.get(flow, {}), key: value}
+        return replace(self, answers={**self.answers, flow: flow_answers})
+
+    # The dialog part of the state, as stored in the dialog_state row.
+
+    def dialog_data(self) -> dict[str, Any]:
+        return {
+            "prompt": self.prompt,
+            "awaiting": self.awaiting,
+            "overlay": self.overlay,
+            "lesson_place": asdict(self.lesson_place) if self.lesson_place else None,
+            "lessons_done": list(self.lessons_done),
+            "answers": self.answers,
+        }
+
+    @staticmethod
+    def dialog_fields(data: dict[str, Any]) -> dict[str, Any]:
+        place = data.get("lesson_place")
+        return {
+            "prompt": int(data.get("prompt", 0)),
+            "awaiting": data.get("awaiting"),
+            "overlay": data.get("overlay"),
+            "lesson_place": Place(**place) if place else None,
+            "lessons_done": tuple(int(n) for n in data.get("lessons_done", ())),
+            "answers": {str(f): dict(a) for f, a in data.get("answers", {}).items()},
+        }

@@ -1,0 +1,1 @@
+"""paincoach: the application shell that wires content, engine, storage, scheduler and Telegram."""

@@ -1,0 +1,137 @@
+"""Start-up: settings -> database (migrated) -> content (checked) -> coach -> Telegram, then run
+long polling or the webhook server together with the outbox sender until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+from contextlib import suppress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+
+from bot.handlers import PatientHandlers
+from bot.sender import Sender
+from bot.telegram import AiogramTransport, make_bot, set_commands
+from bot.updates import ALLOWED_UPDATES, UpdatePipeline, poll, webhook_app
+from content import Content, load_content
+from paincoach.clock import Clock, SystemClock
+from paincoach.coach import Coach
+from paincoach.settings import Settings
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def open_database(settings: Settings) -> Database:
+    database = Database(settings.database_url)
+    database.upgrade()
+    return database
+
+
+def make_coach(settings: Settings, database: Database, content: Content, clock: Clock) -> Coach:
+    return Coach(
+        database,
+        content,
+        clock,
+        default_locale=settings.default_locale,
+        default_timezone=settings.default_timezone,
+        staff_chat_id=settings.staff_chat_id,
+    )
+
+
+@dataclass
+class TelegramCoach:
+    """Everything the coach needs to talk to Telegram, built and ready to run."""
+
+    settings: Settings
+    database: Database
+    coach: Coach
+    bot: Bot
+    dispatcher: Dispatcher
+    pipeline: UpdatePipeline
+    sender: Sender
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock | None = None) -> TelegramCoach:
+        if settings.telegram_bot_token is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN is needed to talk to Telegram")
+        clock = clock or SystemClock()
+        content = load_content(settings.content_dir, settings.default_locale)
+        database = open_database(settings)
+        coach = make_coach(settings, database, content, clock)
+        bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+        sender = Sender(database, AiogramTransport(bot), clock)
+        dispatcher = Dispatcher()
+        dispatcher.include_router(PatientHandlers(coach, database, sender.wake).router())
+        pipeline = UpdatePipeline(coach, database, dispatcher, bot)
+        return cls(settings, database, coach, bot, dispatcher, pipeline, sender)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; then finish the work in hand and close cleanly."""
+        me = await self.bot.get_me()
+        log.info("connected as @%s", me.username)
+        await set_commands(self.bot, self.coach.content)
+        sender = asyncio.create_task(self.sender.run(), name="sender")
+        await self.pipeline.recover()
+        runner: web.AppRunner | None = None
+        receiver: asyncio.Task[None] | None = None
+        if self.settings.webhook_mode:
+            runner = await self._start_webhook()
+        else:
+            receiver = asyncio.create_task(poll(self.bot, self.pipeline), name="polling")
+        gc.collect()
+        gc.freeze()  # start-up objects never die: keep them out of every later collection
+        log.info("the coach is running (%s)", "webhook" if runner else "long polling")
+        try:
+            waiters = [asyncio.create_task(stop.wait())]
+            if receiver is not None:
+                waiters.append(receiver)  # type: ignore[arg-type]
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is receiver and task.exception():
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            if receiver is not None:
+                receiver.cancel()
+                with suppress(asyncio.CancelledError):
+                    await receiver
+            if runner is not None:
+                await runner.cleanup()
+            await self.pipeline.idle()
+            with suppress(Exception):
+                await asyncio.wait_for(self.sender.drain(), timeout=10)
+            self.sender.stop()
+            await sender
+            await self.bot.session.close()
+            self.database.dispose()
+            log.info("the coach stopped")
+
+    async def _start_webhook(self) -> web.AppRunner:
+        assert self.settings.webhook_url and self.settings.webhook_secret
+        secret = self.settings.webhook_secret.get_secret_value()
+        path = urlsplit(self.settings.webhook_url).path or "/"
+        runner = web.AppRunner(webhook_app(self.pipeline, path, secret), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.webhook_listen_host, self.settings.webhook_listen_port)
+        await site.start()
+        await self.bot.set_webhook(
+            self.settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+        log.info("webhook listening on %s:%d%s", self.settings.webhook_listen_host, self.settings.webhook_listen_port, path)
+        return runner
+
+
+async def run_telegram(settings: Settings) -> None:
+    coach = TelegramCoach.build(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await coach.run(stop)

@@ -1,0 +1,93 @@
+"""`paincoach chat`: walk the coach's conversation in a terminal, with no Telegram token, through
+the same engine, content, database and outbox; buttons are shown as numbered choices."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from bot.sender import Sender
+from bot.transport import Delivered, Delivery
+from content import load_content
+from content.render import plain
+from dialogs.events import Event, Press, Text, parse_command
+from paincoach.app import make_coach
+from paincoach.clock import SystemClock
+from paincoach.settings import Settings
+from storage.database import Database
+from storage.patients import Person
+
+TERMINAL_USER = Person(user_id=1, chat_id=1, language_code=None)
+BOLD = re.compile(r"<b>(.*?)</b>", re.S)
+
+
+class ConsoleTransport:
+    """Prints what the coach sends; remembers the latest buttons so a number can tap one."""
+
+    def __init__(self, out: TextIO, colour: bool) -> None:
+        self.out = out
+        self.colour = colour
+        self.buttons: list[list[str]] = []
+        self.message_id = 0
+        self.buttons_message_id = 0
+
+    async def deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
+        if kind == "edit":
+            return Delivered(int(payload["message_id"]))  # the choice was already echoed
+        self.message_id += 1
+        text = payload["text"]
+        if self.colour:
+            text = BOLD.sub(lambda m: f"\033[1m{m.group(1)}\033[0m", text)
+        print("\n" + plain(text), file=self.out)
+        buttons = payload.get("buttons") or []
+        if buttons:
+            self.buttons = buttons
+            self.buttons_message_id = self.message_id
+            for number, (label, _data) in enumerate(buttons, start=1):
+                print(f"  [{number}] {label}", file=self.out)
+        self.out.flush()
+        return Delivered(self.message_id)
+
+    def event_for(self, line: str) -> Event | None:
+        line = line.strip()
+        if not line:
+            return None
+        if line.isdigit() and self.buttons:
+            index = int(line) - 1
+            if 0 <= index < len(self.buttons):
+                label, data = self.buttons[index]
+                print(f"  » {label}", file=self.out)
+                return Press(data, self.buttons_message_id)
+        return parse_command(line) or Text(line)
+
+
+async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[], str] | None = None) -> None:
+    content = load_content(settings.content_dir, settings.default_locale)
+    database = Database(settings.database_url)
+    database.upgrade()
+    clock = SystemClock()
+    coach = make_coach(settings, database, content, clock)
+    transport = ConsoleTransport(out, colour=out.isatty())
+    sender = Sender(database, transport, clock, rate=1000)
+    reader = read or (lambda: input("\n> "))
+    print("paincoach terminal chat: type a number to tap a button, /help for commands, Ctrl-D to leave.", file=out)
+    loop = asyncio.get_running_loop()
+    event: Event | None = parse_command("/start")
+    try:
+        while True:
+            if event is not None:
+                reply = await database.run(coach.handle, TERMINAL_USER, event)
+                if reply.toast:
+                    print(f"  ({reply.toast})", file=out)
+                await sender.drain()
+            try:
+                line = await loop.run_in_executor(None, reader)
+            except EOFError:
+                break
+            event = transport.event_for(line)
+    finally:
+        print("\nBye for now.", file=out)
+        database.dispose()

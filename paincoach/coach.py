@@ -1,0 +1,148 @@
+"""The coach: runs one event through the engine and stores the new state, answers and outbox
+messages in one transaction. Every transport (Telegram, the terminal chat) goes through here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from content.render import split_for_telegram
+from content.schema import Content
+from dialogs.actions import Edit, NotifyStaff, SaveAnswer, Send, Toast
+from dialogs.engine import handle
+from dialogs.events import Event
+from paincoach.clock import Clock
+from storage import inbox, outbox
+from storage.database import Database
+from storage.inbox import Received
+from storage.models import Answer, Patient
+from storage.outbox import Priority
+from storage.patients import Defaults, Person, StateConflict, find_or_enrol, load_state, save_state
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 5  # tries when another worker changed the same patient at the same moment
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the transport needs to do at once: answer a button tap (None: just stop the spinner)."""
+
+    toast: str | None = None
+    duplicate: bool = False
+    code: str | None = None
+
+
+class Coach:
+    def __init__(
+        self,
+        database: Database,
+        content: Content,
+        clock: Clock,
+        *,
+        default_locale: str,
+        default_timezone: str,
+        staff_chat_id: int | None = None,
+    ) -> None:
+        self.database = database
+        self.content = content
+        self.clock = clock
+        self.staff_chat_id = staff_chat_id
+        self.defaults = Defaults(default_locale, default_timezone, frozenset(content.locales))
+
+    # -- the inbox ------------------------------------------------------------------------
+
+    def receive(self, updates: Sequence[Received]) -> list[Received]:
+        """Store updates before they are acknowledged; return the ones not seen before."""
+        with self.database.transaction() as session:
+            return inbox.store(session, updates, self.clock.now())
+
+    def unhandled(self) -> list[Received]:
+        with self.database.transaction() as session:
+            return inbox.unhandled(session)
+
+    def mark_handled(self, update_id: int, *, failed: bool = False) -> None:
+        with self.database.transaction() as session:
+            inbox.mark_handled(session, update_id, self.clock.now(), failed=failed)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def handle(self, person: Person, event: Event, update_id: int | None = None) -> Reply:
+        """Handle one event from a patient, exactly once per update id."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return self._handle_once(person, event, update_id)
+            except (StateConflict, IntegrityError):
+                log.info("state changed under us; handling again (attempt %d)", attempt + 1)
+        raise RuntimeError("could not save the patient's state after several attempts")
+
+    def _handle_once(self, person: Person, event: Event, update_id: int | None) -> Reply:
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            if update_id is not None and inbox.is_handled(session, update_id):
+                return Reply(duplicate=True)
+            patient = find_or_enrol(session, person, self.defaults, now)
+            state, version = load_state(session, patient)
+            outcome = handle(state, event, now, self.content)
+            save_state(session, patient, outcome.state, version, now)
+            toast = self._apply(session, patient, outcome.actions)
+            if update_id is not None:
+                inbox.mark_handled(session, update_id, now)
+            log.info(
+                "patient %s: %s -> %s/%s, %d actions",
+                patient.code, type(event).__name__, outcome.state.flow, outcome.state.step, len(outcome.actions),
+            )
+            return Reply(toast=toast, code=patient.code)
+
+    def _apply(self, session: Session, patient: Patient, actions: Sequence[object]) -> str | None:
+        now = self.clock.now()
+        toast: str | None = None
+        for action in actions:
+            if isinstance(action, Send):
+                parts = split_for_telegram(action.text)
+                for index, part in enumerate(parts):
+                    last = index == len(parts) - 1
+                    buttons = [[b.label, b.data] for b in action.buttons] if last else []
+                    outbox.enqueue(
+                        session, chat_id=patient.chat_id, kind="message", now=now, patient_id=patient.id,
+                        payload={"text": part, "buttons": buttons},
+                    )
+            elif isinstance(action, Edit):
+                outbox.enqueue(
+                    session, chat_id=patient.chat_id, kind="edit", now=now, patient_id=patient.id,
+                    payload={"message_id": action.message_id, "text": split_for_telegram(action.text)[0]},
+                )
+            elif isinstance(action, SaveAnswer):
+                assert patient.id is not None
+                session.add(
+                    Answer(patient_id=patient.id, flow=action.flow, step=action.step, key=action.key,
+                           value=action.value, created_at=now)
+                )
+            elif isinstance(action, NotifyStaff):
+                self._notify_staff(session, action)
+            elif isinstance(action, Toast):
+                toast = action.text
+        return toast
+
+    def _notify_staff(self, session: Session, action: NotifyStaff) -> None:
+        if self.staff_chat_id is None:
+            log.warning("a message for the guides was not sent: STAFF_CHAT_ID is not set")
+            return
+        for part in split_for_telegram(action.text):
+            outbox.enqueue(
+                session, chat_id=self.staff_chat_id, kind="message", now=self.clock.now(),
+                priority=Priority.INTERACTIVE, payload={"text": part, "buttons": []},
+            )
+
+    def apologise(self, person: Person) -> None:
+        """Tell a patient something went wrong on our side (after an unexpected error)."""
+        locale = self.content.for_locale(None)
+        with self.database.transaction() as session:
+            outbox.enqueue(
+                session, chat_id=person.chat_id, kind="message", now=self.clock.now(),
+                payload={"text": locale.ui["something_wrong"], "buttons": []},
+            )

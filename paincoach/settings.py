@@ -1,0 +1,135 @@
+"""Settings from the environment and `.env`; a bad setting stops start-up with one clear line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_API = "https://api.telegram.org"
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = TELEGRAM_API
+    database_url: str = "sqlite:///var/paincoach.db"
+    staff_chat_id: int | None = None
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    default_locale: str = "en"
+    default_timezone: str = "UTC"
+    default_country: str = "other"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen_host: str = "127.0.0.1"
+    webhook_listen_port: int = Field(default=8080, ge=1, le=65535)
+    content_dir: Path = Path(__file__).resolve().parent.parent / "content"
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("staff_chat_id", mode="before")
+    @classmethod
+    def _blank_chat_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN.match(value.get_secret_value()):
+            raise ValueError("expected the form 123456789:ABC... that BotFather gives")
+        return value
+
+    @field_validator("telegram_api_base_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected an http:// or https:// address")
+        return value.rstrip("/") if value else value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            try:
+                return tuple(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("expected Telegram user ids separated by commas") from None
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/London") from None
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if not re.match(r"^[a-z]{2}(-[A-Z]{2})?$", value):
+            raise ValueError("expected a language code such as en")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("expected sqlite:///path.db or postgresql+psycopg://...")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+        if self.webhook_secret is not None and not _WEBHOOK_SECRET.match(
+            self.webhook_secret.get_secret_value()
+        ):
+            raise ValueError("WEBHOOK_SECRET: use 1-256 letters, digits, _ or -")
+        return self
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.webhook_url is not None
+
+    @property
+    def has_token(self) -> bool:
+        return self.telegram_bot_token is not None
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read settings; raise SettingsError with one line naming the first bad setting."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else ""
+        message = first["msg"].removeprefix("Value error, ")
+        line = message if not name else f"{name}: {message}"
+        raise SettingsError(f"setting {line}") from None

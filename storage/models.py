@@ -1,0 +1,89 @@
+"""The tables: patients, their dialog state, answers, the inbox of updates and the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+class Patient(SQLModel, table=True):
+    """A person taking the course. Staff know them by `code` only (pseudonymous)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = Field(default=None, unique=True, index=True, max_length=16)
+    telegram_user_id: int = Field(sa_type=BigInteger, unique=True, index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    locale: str = Field(max_length=16)
+    timezone: str = Field(max_length=64)
+    country: str | None = Field(default=None, max_length=16)
+    status: str = Field(max_length=16, index=True)
+    consented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DialogState(SQLModel, table=True):
+    """Where a patient is in the conversation; `version` guards against lost updates."""
+
+    __tablename__ = "dialog_state"
+
+    patient_id: int = Field(primary_key=True, foreign_key="patient.id")
+    flow: str | None = Field(default=None, max_length=64)
+    step: str | None = Field(default=None, max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 0
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Answer(SQLModel, table=True):
+    """Something a patient answered: a reflection, a choice, a quiz answer."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    flow: str = Field(max_length=64)
+    step: str = Field(max_length=64)
+    key: str = Field(max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class InboundUpdate(SQLModel, table=True):
+    """The inbox: every Telegram update, stored before it is acknowledged, handled once."""
+
+    __tablename__ = "inbound_update"
+
+    update_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    failed: bool = False
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Everything the coach sends, written with the state change that caused it, sent later."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "id"),
+        Index("ix_outbox_chat", "chat_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    kind: str = Field(max_length=16)  # message | edit
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    priority: int = 20
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|blocked
+    attempts: int = 0
+    not_before: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    error: str | None = Field(default=None, max_length=200)

@@ -1,0 +1,141 @@
+"""The outbox: messages waiting to be sent, claimed in order per chat, most urgent first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage.models import OutboxMessage, Patient
+
+LEASE = timedelta(seconds=60)  # a claimed message not reported on by then is claimed again
+SCAN = 500  # rows looked at per claim
+
+
+class Priority(IntEnum):
+    """Lower goes first: risk alerts, then replies to the patient, then timed messages, then broadcasts."""
+
+    URGENT = 0
+    INTERACTIVE = 10
+    SCHEDULED = 20
+    BROADCAST = 30
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    chat_id: int
+    patient_id: int | None
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+def enqueue(
+    session: Session,
+    *,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    priority: Priority = Priority.INTERACTIVE,
+    patient_id: int | None = None,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        patient_id=patient_id,
+        chat_id=chat_id,
+        kind=kind,
+        payload=payload,
+        priority=int(priority),
+        not_before=now,
+        created_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
+    """Claim the first waiting message of each chat whose turn has come.
+
+    A chat's first message is the one with the lowest (priority, id) still to be sent; while it
+    is in flight or waiting to be retried, nothing else is sent to that chat, so messages
+    arrive in order.
+    """
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status).in_(("pending", "sending")))
+        .order_by(col(OutboxMessage.priority), col(OutboxMessage.id))
+        .limit(SCAN)
+    ).all()
+    seen: set[int] = set()
+    claimed: list[Claimed] = []
+    for row in rows:
+        if row.chat_id in seen:
+            continue
+        seen.add(row.chat_id)
+        if row.not_before > now:  # in flight (leased) or waiting for a retry
+            continue
+        assert row.id is not None
+        row.status = "sending"
+        row.not_before = now + LEASE
+        session.add(row)
+        claimed.append(
+            Claimed(row.id, row.chat_id, row.patient_id, row.kind, row.payload, row.attempts, row.created_at)
+        )
+        if len(claimed) >= limit:
+            break
+    return claimed
+
+
+def mark_sent(session: Session, message_id: int, telegram_message_id: int | None, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status="sent", sent_at=now, telegram_message_id=telegram_message_id, error=None)
+    )
+
+
+def retry_at(session: Session, message_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
+    values: dict[str, Any] = {"status": "pending", "not_before": at, "error": error[:200]}
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
+
+
+def mark_failed(session: Session, message_id: int, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status="failed", error=error[:200], attempts=OutboxMessage.attempts + 1)
+    )
+
+
+def mark_unreachable(session: Session, chat_id: int, now: datetime) -> int:
+    """The person blocked the bot: stop everything waiting for them; returns how many."""
+    session.execute(
+        update(Patient)
+        .where(col(Patient.chat_id) == chat_id, col(Patient.unreachable_at).is_(None))
+        .values(unreachable_at=now)
+    )
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status).in_(("pending", "sending")))
+        .values(status="blocked", error="blocked by the user")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest waiting message becomes due, to sleep until then."""
+    row = session.exec(
+        select(OutboxMessage.not_before)
+        .where(col(OutboxMessage.status).in_(("pending", "sending")))
+        .order_by(col(OutboxMessage.not_before))
+        .limit(1)
+    ).first()
+    return row

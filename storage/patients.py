@@ -1,0 +1,101 @@
+"""Patients and their dialog state: enrolment on first contact, loading and saving state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from dialogs.state import PatientState, Status
+from storage.models import DialogState, Patient
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who an update came from, as Telegram tells it."""
+
+    user_id: int
+    chat_id: int
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Defaults:
+    locale: str
+    timezone: str
+    locales: frozenset[str]
+
+
+class StateConflict(Exception):
+    """Someone else saved this patient's state first; the event must be handled again."""
+
+
+def code_for(patient_id: int) -> str:
+    return f"P-{patient_id:04d}"
+
+
+def find_or_enrol(session: Session, person: Person, defaults: Defaults, now: datetime) -> Patient:
+    patient = session.exec(select(Patient).where(Patient.telegram_user_id == person.user_id)).first()
+    if patient is not None:
+        if patient.unreachable_at is not None or patient.chat_id != person.chat_id:
+            patient.unreachable_at = None  # they wrote to us, so they can be reached again
+            patient.chat_id = person.chat_id
+            session.add(patient)
+        return patient
+    language = (person.language_code or "").split("-")[0].lower()
+    patient = Patient(
+        telegram_user_id=person.user_id,
+        chat_id=person.chat_id,
+        locale=language if language in defaults.locales else defaults.locale,
+        timezone=defaults.timezone,
+        status=Status.NEW.value,
+        created_at=now,
+    )
+    session.add(patient)
+    session.flush()
+    assert patient.id is not None
+    patient.code = code_for(patient.id)
+    session.add(DialogState(patient_id=patient.id, data={}, version=0, updated_at=now))
+    session.flush()
+    return patient
+
+
+def load_state(session: Session, patient: Patient) -> tuple[PatientState, int]:
+    row = session.get(DialogState, patient.id)
+    if row is None:
+        raise LookupError(f"patient {patient.code} has no dialog state")
+    state = PatientState(
+        code=patient.code or "",
+        locale=patient.locale,
+        status=Status(patient.status),
+        country=patient.country,
+        consented_at=patient.consented_at,
+        flow=row.flow,
+        step=row.step,
+        **PatientState.dialog_fields(row.data),
+    )
+    return state, row.version
+
+
+def save_state(session: Session, patient: Patient, state: PatientState, version: int, now: datetime) -> None:
+    """Save the new state if nobody saved another since `version` was read."""
+    changed = session.execute(
+        update(DialogState)
+        .where(col(DialogState.patient_id) == patient.id, col(DialogState.version) == version)
+        .values(flow=state.flow, step=state.step, data=state.dialog_data(), version=version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise StateConflict(patient.code)
+    patient.status = state.status.value
+    patient.country = state.country
+    patient.consented_at = state.consented_at
+    patient.locale = state.locale
+    session.add(patient)
+
+
+def patient_by_code(session: Session, code: str) -> Patient | None:
+    return session.exec(select(Patient).where(Patient.code == code.upper())).first()
+
