@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient, Transport
@@ -91,10 +92,8 @@ class Sender:
                 sent = 0
             if sent:
                 continue  # there may be more right behind
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
 
     async def send_due(self) -> int:
         """Send one round: the first due message of every chat. Returns how many were tried."""
@@ -112,9 +111,9 @@ class Sender:
         await asyncio.gather(*(one(m) for m in claimed))
         return len(claimed)
 
-    async def drain(self, timeout: float = 30.0) -> None:
+    async def drain(self, seconds: float = 30.0) -> None:
         """Send until nothing is due (for the terminal chat and tests)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and await self.send_due():
             pass
 
@@ -141,16 +140,24 @@ class Sender:
                 outbox.retry_at(session, message.id, at, "429 retry after", count_attempt=False)
             elif isinstance(delivery, Transient):
                 if now - message.created_at > GIVE_UP_AFTER:
-                    log.error("outbox message %d given up after %s: %s", message.id, GIVE_UP_AFTER, delivery.reason)
+                    log.error(
+                        "outbox message %d given up after %s: %s", message.id, GIVE_UP_AFTER, delivery.reason
+                    )
                     outbox.mark_failed(session, message.id, delivery.reason)
                 else:
                     wait = backoff(message.attempts)
-                    log.warning("outbox message %d: %s; retrying in %.0f s", message.id, delivery.reason, wait)
+                    log.warning(
+                        "outbox message %d: %s; retrying in %.0f s", message.id, delivery.reason, wait
+                    )
                     outbox.retry_at(session, message.id, now + timedelta(seconds=wait), delivery.reason)
             elif isinstance(delivery, Blocked):
                 count = outbox.mark_unreachable(session, message.chat_id, now)
-                log.warning("chat of outbox message %d is unreachable (%s); %d messages held",
-                            message.id, delivery.reason, count)
+                log.warning(
+                    "chat of outbox message %d is unreachable (%s); %d messages held",
+                    message.id,
+                    delivery.reason,
+                    count,
+                )
             elif isinstance(delivery, Rejected):
                 log.error("outbox message %d rejected by Telegram: %s", message.id, delivery.reason)
                 outbox.mark_failed(session, message.id, delivery.reason)

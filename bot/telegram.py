@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiogram import Bot
@@ -17,7 +16,12 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+)
 
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient
 from content.render import render
@@ -50,7 +54,10 @@ class AiogramTransport:
         try:
             if kind == "edit":
                 await self.bot.edit_message_text(
-                    chat_id=chat_id, message_id=int(payload["message_id"]), text=payload["text"], reply_markup=None
+                    chat_id=chat_id,
+                    message_id=int(payload["message_id"]),
+                    text=payload["text"],
+                    reply_markup=None,
                 )
                 return Delivered(int(payload["message_id"]))
             sent = await self.bot.send_message(
@@ -69,13 +76,15 @@ class AiogramTransport:
             if "message is not modified" in error.message:
                 return Delivered(payload.get("message_id"))
             return Rejected(error.message[:200])
-        except (TelegramServerError, TelegramNetworkError, asyncio.TimeoutError) as error:
+        except (TimeoutError, TelegramServerError, TelegramNetworkError) as error:
             return Transient(str(error)[:200] or type(error).__name__)
 
 
 async def set_commands(bot: Bot, content: Content) -> None:
     """Show the command menu in private chats, in every language the content has."""
     for locale, texts in content.locales.items():
-        commands = [BotCommand(command=name, description=render(texts.ui[f"command_{name}"], {})) for name in COMMANDS]
+        commands = [
+            BotCommand(command=name, description=render(texts.ui[f"command_{name}"], {})) for name in COMMANDS
+        ]
         language = None if locale == content.default_locale else locale
         await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(), language_code=language)

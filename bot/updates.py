@@ -99,7 +99,9 @@ async def poll(bot: Bot, pipeline: UpdatePipeline) -> None:
     while True:
         try:
             updates = await bot.get_updates(
-                offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
+                offset=offset,
+                timeout=POLL_TIMEOUT,
+                allowed_updates=ALLOWED_UPDATES,
                 request_timeout=POLL_TIMEOUT + 10,
             )
         except (TelegramNetworkError, TelegramServerError, TimeoutError) as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,8 +19,24 @@ from dialogs.callbacks import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
 MAX_MESSAGE = 4096
 MAX_IN_A_ROW = 3
 TELEGRAM_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-     "span", "tg-spoiler", "blockquote", "tg-emoji"}
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "span",
+        "tg-spoiler",
+        "blockquote",
+        "tg-emoji",
+    }
 )
 SAMPLE_ANSWER = "x" * 500
 _BARE_ANGLE = re.compile(r"<(?![/a-zA-Z])")  # answers are shortened to 500 characters before they are shown
@@ -67,7 +82,9 @@ def _check_flow(locale: LoadedLocale, flow: Flow) -> Iterator[Problem]:
     seen: set[str] = set()
     for index, step in enumerate(flow.steps):
         if step.id in seen:
-            yield Problem(source.path, source.line_of(("steps", index, "id")), f"step {step.id!r} is defined twice")
+            yield Problem(
+                source.path, source.line_of(("steps", index, "id")), f"step {step.id!r} is defined twice"
+            )
         seen.add(step.id)
 
     yield from _check_targets(source, flow, known)
@@ -159,9 +176,7 @@ def _check_pacing(source: SourceFile, flow: Flow) -> Iterator[Problem]:
 
     starts: list[tuple[str | None, int, str]] = [(flow.first, 0, flow.first)]
     for step in flow.steps:
-        if isinstance(step, MessageStep) and step.waits:
-            starts += [(t, 0, step.id) for t in flow.targets(step)]
-        elif isinstance(step, ChoiceStep):
+        if (isinstance(step, MessageStep) and step.waits) or isinstance(step, ChoiceStep):
             starts += [(t, 0, step.id) for t in flow.targets(step)]
         elif isinstance(step, QuizStep):
             starts.append((flow.next_of(step), 1, step.id))  # the feedback message
@@ -192,15 +207,18 @@ def _check_choices(locale: LoadedLocale, source: SourceFile, flow: Flow) -> Iter
         choices: list[tuple[tuple[str | int, ...], str]] = []
         if isinstance(step, MessageStep) and step.buttons:
             choices = [(("buttons", i, "id"), b.id) for i, b in enumerate(step.buttons)]
-        elif isinstance(step, ChoiceStep | QuizStep):
+        elif isinstance(step, ChoiceStep):
             choices = [(("options", i, "id"), o.id) for i, o in enumerate(step.options)]
+        elif isinstance(step, QuizStep):
+            choices = [(("options", i, "id"), q.id) for i, q in enumerate(step.options)]
         ids = [c for _, c in choices]
         for field, choice in choices:
             line = _step_line(source, flow, step.id, *field)
             if not fits(choice):
                 size = len(encode(WIDEST_PROMPT, choice).encode())
                 yield Problem(
-                    source.path, line,
+                    source.path,
+                    line,
                     f"button data for {choice!r} would be {size} bytes; Telegram allows {MAX_CALLBACK_BYTES}",
                 )
             if ids.count(choice) > 1:
@@ -237,8 +255,10 @@ def _texts(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
 
 
 def _sample_flow_context(locale: LoadedLocale, saved: set[str]) -> dict[str, Any]:
-    longest = max(locale.content.crisis.countries.values(), key=lambda c: sum(
-        len(x.name) + len(x.contact) for x in c.contacts))
+    longest = max(
+        locale.content.crisis.countries.values(),
+        key=lambda c: sum(len(x.name) + len(x.contact) for x in c.contacts),
+    )
     return {
         "answers": {key: SAMPLE_ANSWER for key in saved},
         "crisis_contacts": longest.contacts,
@@ -263,9 +283,13 @@ def _check_template(
     if saved is None:
         return
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
+        target = getattr(node, "node", None)
         if isinstance(target, nodes.Name) and target.name == "answers":
-            key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+            key: object
+            if isinstance(node, nodes.Getattr):
+                key = node.attr
+            else:
+                key = getattr(getattr(node, "arg", None), "value", None)
             if isinstance(key, str) and key not in saved:
                 yield Problem(path, line, f"answers.{key} is not saved by any step of this flow")
 
@@ -278,7 +302,8 @@ def _check_rendered(path: Path, line: int, text: str, context: dict[str, Any]) -
         return
     if visible_length(rendered) > MAX_MESSAGE:
         yield Problem(
-            path, line,
+            path,
+            line,
             f"text is {visible_length(rendered)} characters once rendered; Telegram allows {MAX_MESSAGE}",
         )
     html_problem = _html_problem(rendered)

@@ -83,9 +83,12 @@ def _validation_problems(source: SourceFile, error: ValidationError) -> Iterator
     for item in error.errors():
         loc: Path_ = tuple(item["loc"])
         # A discriminated union puts the step type into the location: drop it.
-        if len(loc) >= 3 and loc[0] == "steps" and isinstance(loc[2], str) and loc[2] in {
-            "message", "question", "choice", "quiz", "end"
-        }:
+        if (
+            len(loc) >= 3
+            and loc[0] == "steps"
+            and isinstance(loc[2], str)
+            and loc[2] in {"message", "question", "choice", "quiz", "end"}
+        ):
             loc = (*loc[:2], *loc[3:])
         where = ".".join(str(part) for part in loc)
         if loc[:1] == ("steps",) and len(loc) > 1 and isinstance(steps, list):
@@ -127,9 +130,7 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
         problems.append(Problem(ui_path, 1, "missing: the interface texts of this language"))
     elif (source := parse(ui_path)) is not None:
         sources["ui"] = source
-        if not isinstance(source.data, dict) or not all(
-            isinstance(v, str) for v in source.data.values()
-        ):
+        if not isinstance(source.data, dict) or not all(isinstance(v, str) for v in source.data.values()):
             problems.append(Problem(ui_path, 1, "expected `key: text` lines"))
         else:
             ui = {str(k): v for k, v in source.data.items()}
@@ -174,12 +175,12 @@ def load_sources(root: Path, default_locale: str) -> tuple[LoadedContent | None,
         if loaded is not None:
             locales[folder.name] = loaded
     if default_locale not in {f.name for f in folders}:
-        problems.append(Problem(root / default_locale, 1, f"no content for the default language {default_locale!r}"))
+        problems.append(
+            Problem(root / default_locale, 1, f"no content for the default language {default_locale!r}")
+        )
     if default_locale not in locales:
         return None, problems
-    content = Content(
-        default_locale=default_locale, locales={k: v.content for k, v in locales.items()}
-    )
+    content = Content(default_locale=default_locale, locales={k: v.content for k, v in locales.items()})
     return LoadedContent(content, locales), problems
 
 

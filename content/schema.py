@@ -98,9 +98,7 @@ class EndStep(Strict):
     outcome: Outcome
 
 
-Step = Annotated[
-    MessageStep | QuestionStep | ChoiceStep | QuizStep | EndStep, Field(discriminator="type")
-]
+Step = Annotated[MessageStep | QuestionStep | ChoiceStep | QuizStep | EndStep, Field(discriminator="type")]
 
 
 class Flow(Strict):
@@ -190,9 +188,7 @@ class LocaleContent(Strict):
     flows: dict[str, Flow]
 
     def lessons(self) -> list[Flow]:
-        return sorted(
-            (f for f in self.flows.values() if f.kind == "lesson"), key=lambda f: f.number or 0
-        )
+        return sorted((f for f in self.flows.values() if f.kind == "lesson"), key=lambda f: f.number or 0)
 
     def lesson(self, number: int) -> Flow | None:
         return next((f for f in self.lessons() if f.number == number), None)

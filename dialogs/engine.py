@@ -21,7 +21,7 @@ from content.schema import (
 from dialogs import callbacks
 from dialogs.actions import Action, Button, Edit, NotifyStaff, SaveAnswer, Send, Toast
 from dialogs.events import Command, Event, NotText, Press, Start, Text
-from dialogs.state import MENU, MENU_STEP, Place, PatientState, Status
+from dialogs.state import MENU, MENU_STEP, PatientState, Place, Status
 
 MAX_ANSWER = 4096  # longest answer kept; Telegram itself never sends a longer message
 SHOWN_ANSWER = 500  # longest answer quoted back in a message
@@ -208,9 +208,9 @@ class _Turn:
                 self.save(flow, step, step.save_as, option.id)
             if step.profile == "country":
                 self.state = replace(self.state, country=option.id)
-            target = option.next or flow.next_of(step)
-            if target:
-                self.go(flow, target)
+            chosen_target = option.next or flow.next_of(step)
+            if chosen_target:
+                self.go(flow, chosen_target)
         elif isinstance(step, QuizStep):
             quiz_option = next((o for o in step.options if o.id == choice), None)
             if quiz_option is None:
@@ -221,16 +221,12 @@ class _Turn:
             verdict = "correct" if quiz_option.correct else "incorrect"
             self.save(flow, step, step.id, f"{quiz_option.id} ({verdict})")
             self.send(self.text(quiz_option.feedback))
-            target = flow.next_of(step)
-            if target:
-                self.go(flow, target)
+            self.go_on(flow, step)
         elif isinstance(step, QuestionStep) and step.skip and choice == "skip":
             self.toast(None)
             self.mark_chosen(message_id, self.text(step.text), step.skip)
             self.say("answer_skipped")
-            target = flow.next_of(step)
-            if target:
-                self.go(flow, target)
+            self.go_on(flow, step)
         else:
             self.toast("stale_button")
             self.show_current()
@@ -268,20 +264,20 @@ class _Turn:
         self.save(flow, step, step.save_as, answer)
         if step.forward_to_guide:
             self.actions.append(
-                NotifyStaff(render(self.content.ui["staff_question"], {"code": self.state.code, "text": answer}))
+                NotifyStaff(
+                    render(self.content.ui["staff_question"], {"code": self.state.code, "text": answer})
+                )
             )
         if step.reply:
             self.send(self.text(step.reply))
         else:
             self.say("answer_saved")
-        target = flow.next_of(step)
-        if target:
-            self.go(flow, target)
+        self.go_on(flow, step)
 
     # -- the menu and lessons -------------------------------------------------------------
 
-    def show_menu(self) -> None:
-        prompt = self.next_prompt()
+    def show_menu(self, *, fresh: bool = True) -> None:
+        prompt = self.next_prompt() if fresh else self.state.prompt
         self.state = replace(self.state, flow=MENU, step=MENU_STEP, awaiting="button")
         text = self.ui("menu")
         choices: list[tuple[str, str]] = []
@@ -355,6 +351,11 @@ class _Turn:
             return
         raise RuntimeError(f"{flow.id}: more than {MAX_HOPS} steps without a tap")
 
+    def go_on(self, flow: Flow, step: Step) -> None:
+        target = flow.next_of(step)
+        if target:
+            self.go(flow, target)
+
     def prompt_step(self, flow: Flow, step: Step, prompt: int) -> None:
         """Send a step that waits for the patient, its buttons carrying `prompt`."""
         choices: list[tuple[str, str]] = []
@@ -378,9 +379,7 @@ class _Turn:
             self.state = replace(self.state, status=Status.ACTIVE, consented_at=self.now)
             self.show_menu()
         elif step.outcome == "consent_declined":
-            self.state = replace(
-                self.state, status=Status.DECLINED, flow=None, step=None, awaiting=None
-            )
+            self.state = replace(self.state, status=Status.DECLINED, flow=None, step=None, awaiting=None)
         elif step.outcome == "lesson_complete":
             done = tuple(sorted({*self.state.lessons_done, flow.number or 0}))
             self.state = replace(self.state, lessons_done=done, lesson_place=None)
@@ -392,7 +391,7 @@ class _Turn:
             self.ask_stop()
             return
         if self.state.flow == MENU:
-            self.show_menu()
+            self.show_menu(fresh=fresh)
             return
         flow, step = self.current()
         if flow is None or step is None:
@@ -401,7 +400,7 @@ class _Turn:
             else:
                 self.show_menu()
             return
-        if isinstance(step, MessageStep) and not step.waits or isinstance(step, EndStep):
+        if (isinstance(step, MessageStep) and not step.waits) or isinstance(step, EndStep):
             self.go(flow, step.id)
             return
         self.prompt_step(flow, step, self.next_prompt() if fresh else self.state.prompt)

@@ -9,6 +9,7 @@ import logging
 import signal
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -88,13 +89,14 @@ class TelegramCoach:
         gc.freeze()  # start-up objects never die: keep them out of every later collection
         log.info("the coach is running (%s)", "webhook" if runner else "long polling")
         try:
-            waiters = [asyncio.create_task(stop.wait())]
+            stopped = asyncio.create_task(stop.wait())
+            waiters: set[asyncio.Future[Any]] = {stopped}
             if receiver is not None:
-                waiters.append(receiver)  # type: ignore[arg-type]
-            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is receiver and task.exception():
-                    raise task.exception()  # type: ignore[misc]
+                waiters.add(receiver)
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if receiver is not None and receiver.done() and not receiver.cancelled():
+                receiver.result()  # polling ended by an error: raise it
         finally:
             if receiver is not None:
                 receiver.cancel()
@@ -112,7 +114,8 @@ class TelegramCoach:
             log.info("the coach stopped")
 
     async def _start_webhook(self) -> web.AppRunner:
-        assert self.settings.webhook_url and self.settings.webhook_secret
+        assert self.settings.webhook_url
+        assert self.settings.webhook_secret
         secret = self.settings.webhook_secret.get_secret_value()
         path = urlsplit(self.settings.webhook_url).path or "/"
         runner = web.AppRunner(webhook_app(self.pipeline, path, secret), access_log=None)
@@ -120,10 +123,17 @@ class TelegramCoach:
         site = web.TCPSite(runner, self.settings.webhook_listen_host, self.settings.webhook_listen_port)
         await site.start()
         await self.bot.set_webhook(
-            self.settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES,
+            self.settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=False,
         )
-        log.info("webhook listening on %s:%d%s", self.settings.webhook_listen_host, self.settings.webhook_listen_port, path)
+        log.info(
+            "webhook listening on %s:%d%s",
+            self.settings.webhook_listen_host,
+            self.settings.webhook_listen_port,
+            path,
+        )
         return runner
 
 

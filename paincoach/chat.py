@@ -64,7 +64,9 @@ class ConsoleTransport:
         return parse_command(line) or Text(line)
 
 
-async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[], str] | None = None) -> None:
+async def chat(
+    settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[], str] | None = None
+) -> None:
     content = load_content(settings.content_dir, settings.default_locale)
     database = Database(settings.database_url)
     database.upgrade()
@@ -73,7 +75,10 @@ async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[
     transport = ConsoleTransport(out, colour=out.isatty())
     sender = Sender(database, transport, clock, rate=1000)
     reader = read or (lambda: input("\n> "))
-    print("paincoach terminal chat: type a number to tap a button, /help for commands, Ctrl-D to leave.", file=out)
+    print(
+        "paincoach terminal chat: type a number to tap a button, /help for commands, Ctrl-D to leave.",
+        file=out,
+    )
     loop = asyncio.get_running_loop()
     event: Event | None = parse_command("/start")
     try:

@@ -94,7 +94,11 @@ class Coach:
                 inbox.mark_handled(session, update_id, now)
             log.info(
                 "patient %s: %s -> %s/%s, %d actions",
-                patient.code, type(event).__name__, outcome.state.flow, outcome.state.step, len(outcome.actions),
+                patient.code,
+                type(event).__name__,
+                outcome.state.flow,
+                outcome.state.step,
+                len(outcome.actions),
             )
             return Reply(toast=toast, code=patient.code)
 
@@ -108,19 +112,33 @@ class Coach:
                     last = index == len(parts) - 1
                     buttons = [[b.label, b.data] for b in action.buttons] if last else []
                     outbox.enqueue(
-                        session, chat_id=patient.chat_id, kind="message", now=now, patient_id=patient.id,
+                        session,
+                        chat_id=patient.chat_id,
+                        kind="message",
+                        now=now,
+                        patient_id=patient.id,
                         payload={"text": part, "buttons": buttons},
                     )
             elif isinstance(action, Edit):
                 outbox.enqueue(
-                    session, chat_id=patient.chat_id, kind="edit", now=now, patient_id=patient.id,
+                    session,
+                    chat_id=patient.chat_id,
+                    kind="edit",
+                    now=now,
+                    patient_id=patient.id,
                     payload={"message_id": action.message_id, "text": split_for_telegram(action.text)[0]},
                 )
             elif isinstance(action, SaveAnswer):
                 assert patient.id is not None
                 session.add(
-                    Answer(patient_id=patient.id, flow=action.flow, step=action.step, key=action.key,
-                           value=action.value, created_at=now)
+                    Answer(
+                        patient_id=patient.id,
+                        flow=action.flow,
+                        step=action.step,
+                        key=action.key,
+                        value=action.value,
+                        created_at=now,
+                    )
                 )
             elif isinstance(action, NotifyStaff):
                 self._notify_staff(session, action)
@@ -134,8 +152,12 @@ class Coach:
             return
         for part in split_for_telegram(action.text):
             outbox.enqueue(
-                session, chat_id=self.staff_chat_id, kind="message", now=self.clock.now(),
-                priority=Priority.INTERACTIVE, payload={"text": part, "buttons": []},
+                session,
+                chat_id=self.staff_chat_id,
+                kind="message",
+                now=self.clock.now(),
+                priority=Priority.INTERACTIVE,
+                payload={"text": part, "buttons": []},
             )
 
     def apologise(self, person: Person) -> None:
@@ -143,6 +165,9 @@ class Coach:
         locale = self.content.for_locale(None)
         with self.database.transaction() as session:
             outbox.enqueue(
-                session, chat_id=person.chat_id, kind="message", now=self.clock.now(),
+                session,
+                chat_id=person.chat_id,
+                kind="message",
+                now=self.clock.now(),
                 payload={"text": locale.ui["something_wrong"], "buttons": []},
             )

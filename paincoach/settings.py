@@ -126,7 +126,7 @@ class Settings(BaseSettings):
 def load_settings(env_file: str | Path | None = ".env") -> Settings:
     """Read settings; raise SettingsError with one line naming the first bad setting."""
     try:
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file)
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else ""
