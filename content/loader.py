@@ -82,6 +82,8 @@ def _validation_problems(source: SourceFile, error: ValidationError) -> Iterator
     steps = source.data.get("steps") if isinstance(source.data, dict) else None
     for item in error.errors():
         loc: Path_ = tuple(item["loc"])
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "type")  # point at the step's `type:` line
         # A discriminated union puts the step type into the location: drop it.
         if (
             len(loc) >= 3
