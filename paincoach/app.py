@@ -41,6 +41,7 @@ def make_coach(settings: Settings, database: Database, content: Content, clock: 
         clock,
         default_locale=settings.default_locale,
         default_timezone=settings.default_timezone,
+        default_country=settings.default_country,
         staff_chat_id=settings.staff_chat_id,
     )
 

@@ -46,13 +46,16 @@ class Coach:
         *,
         default_locale: str,
         default_timezone: str,
+        default_country: str = "other",
         staff_chat_id: int | None = None,
     ) -> None:
         self.database = database
         self.content = content
         self.clock = clock
         self.staff_chat_id = staff_chat_id
-        self.defaults = Defaults(default_locale, default_timezone, frozenset(content.locales))
+        self.defaults = Defaults(
+            default_locale, default_timezone, default_country, frozenset(content.locales)
+        )
 
     # -- the inbox ------------------------------------------------------------------------
 

@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("content_dir", mode="before")
+    @classmethod
+    def _blank_dir_is_default(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return Path(__file__).resolve().parent.parent / "content"
+        return value
+
+    @field_validator("default_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if not re.match(r"^[a-z]{2}$|^other$", value.lower()):
+            raise ValueError("expected a two-letter country code such as gb, or other")
+        return value.lower()
+
     @field_validator("staff_chat_id", mode="before")
     @classmethod
     def _blank_chat_is_unset(cls, value: object) -> object:

@@ -25,6 +25,7 @@ class Person:
 class Defaults:
     locale: str
     timezone: str
+    country: str
     locales: frozenset[str]
 
 
@@ -50,6 +51,7 @@ def find_or_enrol(session: Session, person: Person, defaults: Defaults, now: dat
         chat_id=person.chat_id,
         locale=language if language in defaults.locales else defaults.locale,
         timezone=defaults.timezone,
+        country=None if defaults.country == "other" else defaults.country,
         status=Status.NEW.value,
         created_at=now,
     )

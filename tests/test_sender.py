@@ -1,0 +1,131 @@
+"""The outbox sender against a scripted delivery channel: order, 429, retries, blocked chats."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from bot.sender import Sender, backoff
+from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient
+from paincoach.clock import ManualClock
+from storage import outbox
+from storage.database import Database
+from storage.models import OutboxMessage, Patient
+from tests.support import make_database
+
+
+class ScriptedTelegram:
+    """Delivers everything, except what the test scripted to fail, in the order given."""
+
+    def __init__(self) -> None:
+        self.delivered: dict[int, list[str]] = defaultdict(list)
+        self.script: dict[str, list[Delivery]] = defaultdict(list)
+        self.tries: list[str] = []
+
+    async def deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
+        text = payload["text"]
+        self.tries.append(text)
+        if self.script[text]:
+            return self.script[text].pop(0)
+        self.delivered[chat_id].append(text)
+        return Delivered(len(self.tries))
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    database = make_database(tmp_path)
+    yield database
+    database.dispose()
+
+
+def queue(database: Database, clock: ManualClock, chat_id: int, *texts: str) -> None:
+    with database.transaction() as session:
+        for text in texts:
+            outbox.enqueue(session, chat_id=chat_id, kind="message", payload={"text": text}, now=clock.now())
+
+
+def statuses(database: Database) -> dict[str, str]:
+    with database.transaction() as session:
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+        return {r.payload["text"]: r.status for r in rows}
+
+
+async def test_messages_arrive_in_order_in_each_chat(database: Database) -> None:
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    queue(database, clock, 1, "a1", "a2", "a3")
+    queue(database, clock, 2, "b1", "b2")
+    await Sender(database, telegram, clock, rate=1000).drain()
+    assert telegram.delivered == {1: ["a1", "a2", "a3"], 2: ["b1", "b2"]}
+    assert set(statuses(database).values()) == {"sent"}
+
+
+async def test_429_waits_retry_after_and_then_sends_in_order(database: Database) -> None:
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    telegram.script["a1"] = [RetryAfter(0.2)]
+    queue(database, clock, 1, "a1", "a2")
+    sender = Sender(database, telegram, clock, rate=1000)
+    await sender.drain()
+    assert telegram.delivered[1] == [], "nothing goes to the chat before retry_after has passed"
+    assert sender.limiter.paused_until > 0
+    clock.advance(timedelta(seconds=1))
+    await sender.drain()
+    assert telegram.delivered[1] == ["a1", "a2"]
+
+
+async def test_server_errors_are_retried_with_backoff(database: Database) -> None:
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    telegram.script["a1"] = [Transient("502 Bad Gateway"), Transient("timeout")]
+    queue(database, clock, 1, "a1", "a2")
+    sender = Sender(database, telegram, clock, rate=1000)
+    await sender.drain()
+    assert statuses(database)["a1"] == "pending"
+    clock.advance(timedelta(seconds=backoff(0)))
+    await sender.drain()
+    assert telegram.delivered[1] == []
+    clock.advance(timedelta(seconds=backoff(1)))
+    await sender.drain()
+    assert telegram.delivered[1] == ["a1", "a2"]
+    assert backoff(20) == 300
+
+
+async def test_a_patient_who_blocked_the_bot_is_marked_unreachable_and_others_still_get_theirs(
+    database: Database,
+) -> None:
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    with database.transaction() as session:
+        session.add(Patient(telegram_user_id=1, chat_id=1, locale="en", timezone="UTC", status="active",
+                            created_at=clock.now(), code="P-0001"))  # fmt: skip
+    telegram.script["a1"] = [Blocked("Forbidden: bot was blocked by the user")]
+    queue(database, clock, 1, "a1", "a2")
+    queue(database, clock, 2, "b1", "b2")
+    await Sender(database, telegram, clock, rate=1000).drain()
+    assert telegram.delivered == {2: ["b1", "b2"]}
+    assert statuses(database) == {"a1": "blocked", "a2": "blocked", "b1": "sent", "b2": "sent"}
+    with database.transaction() as session:
+        patient = session.exec(select(Patient)).one()
+        assert patient.unreachable_at == clock.now()
+
+
+async def test_a_request_telegram_refuses_is_set_aside_and_the_chat_goes_on(database: Database) -> None:
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    telegram.script["bad"] = [Rejected("Bad Request: can't parse entities")]
+    queue(database, clock, 1, "bad", "good")
+    await Sender(database, telegram, clock, rate=1000).drain()
+    assert telegram.delivered[1] == ["good"]
+    assert statuses(database)["bad"] == "failed"
+
+
+async def test_transient_failures_are_given_up_after_a_day(database: Database) -> None:
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    telegram.script["old"] = [Transient("503")] * 3
+    queue(database, clock, 1, "old")
+    sender = Sender(database, telegram, clock, rate=1000)
+    clock.advance(timedelta(hours=25))
+    await sender.drain()
+    assert statuses(database)["old"] == "failed"
