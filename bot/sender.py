@@ -140,15 +140,11 @@ class Sender:
                 outbox.retry_at(session, message.id, at, "429 retry after", count_attempt=False)
             elif isinstance(delivery, Transient):
                 if now - message.created_at > GIVE_UP_AFTER:
-                    log.error(
-                        "outbox message %d given up after %s: %s", message.id, GIVE_UP_AFTER, delivery.reason
-                    )
+                    log.error("outbox message %d given up after %s: %s", message.id, GIVE_UP_AFTER, delivery.reason)
                     outbox.mark_failed(session, message.id, delivery.reason)
                 else:
                     wait = backoff(message.attempts)
-                    log.warning(
-                        "outbox message %d: %s; retrying in %.0f s", message.id, delivery.reason, wait
-                    )
+                    log.warning("outbox message %d: %s; retrying in %.0f s", message.id, delivery.reason, wait)
                     outbox.retry_at(session, message.id, now + timedelta(seconds=wait), delivery.reason)
             elif isinstance(delivery, Blocked):
                 count = outbox.mark_unreachable(session, message.chat_id, now)

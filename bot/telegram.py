@@ -83,8 +83,6 @@ class AiogramTransport:
 async def set_commands(bot: Bot, content: Content) -> None:
     """Show the command menu in private chats, in every language the content has."""
     for locale, texts in content.locales.items():
-        commands = [
-            BotCommand(command=name, description=render(texts.ui[f"command_{name}"], {})) for name in COMMANDS
-        ]
+        commands = [BotCommand(command=name, description=render(texts.ui[f"command_{name}"], {})) for name in COMMANDS]
         language = None if locale == content.default_locale else locale
         await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(), language_code=language)

@@ -82,9 +82,7 @@ def _check_flow(locale: LoadedLocale, flow: Flow) -> Iterator[Problem]:
     seen: set[str] = set()
     for index, step in enumerate(flow.steps):
         if step.id in seen:
-            yield Problem(
-                source.path, source.line_of(("steps", index, "id")), f"step {step.id!r} is defined twice"
-            )
+            yield Problem(source.path, source.line_of(("steps", index, "id")), f"step {step.id!r} is defined twice")
         seen.add(step.id)
 
     yield from _check_targets(source, flow, known)
@@ -285,11 +283,7 @@ def _check_template(
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         target = getattr(node, "node", None)
         if isinstance(target, nodes.Name) and target.name == "answers":
-            key: object
-            if isinstance(node, nodes.Getattr):
-                key = node.attr
-            else:
-                key = getattr(getattr(node, "arg", None), "value", None)
+            key = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
             if isinstance(key, str) and key not in saved:
                 yield Problem(path, line, f"answers.{key} is not saved by any step of this flow")
 
@@ -381,9 +375,7 @@ def _check_translation(default: LoadedLocale, other: LoadedLocale) -> Iterator[P
     for flow_id, flow in default.content.flows.items():
         translated = other.content.flows.get(flow_id)
         if translated is None:
-            yield Problem(
-                _folder(other), 1, f"missing translation of {flow_id} ({default.sources[flow_id].path.name})"
-            )
+            yield Problem(_folder(other), 1, f"missing translation of {flow_id} ({default.sources[flow_id].path.name})")
             continue
         source = other.sources[flow_id]
         theirs = {s.id for s in translated.steps}

@@ -177,9 +177,7 @@ def load_sources(root: Path, default_locale: str) -> tuple[LoadedContent | None,
         if loaded is not None:
             locales[folder.name] = loaded
     if default_locale not in {f.name for f in folders}:
-        problems.append(
-            Problem(root / default_locale, 1, f"no content for the default language {default_locale!r}")
-        )
+        problems.append(Problem(root / default_locale, 1, f"no content for the default language {default_locale!r}"))
     if default_locale not in locales:
         return None, problems
     content = Content(default_locale=default_locale, locales={k: v.content for k, v in locales.items()})

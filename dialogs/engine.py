@@ -264,9 +264,7 @@ class _Turn:
         self.save(flow, step, step.save_as, answer)
         if step.forward_to_guide:
             self.actions.append(
-                NotifyStaff(
-                    render(self.content.ui["staff_question"], {"code": self.state.code, "text": answer})
-                )
+                NotifyStaff(render(self.content.ui["staff_question"], {"code": self.state.code, "text": answer}))
             )
         if step.reply:
             self.send(self.text(step.reply))

@@ -64,9 +64,7 @@ class ConsoleTransport:
         return parse_command(line) or Text(line)
 
 
-async def chat(
-    settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[], str] | None = None
-) -> None:
+async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[], str] | None = None) -> None:
     content = load_content(settings.content_dir, settings.default_locale)
     database = Database(settings.database_url)
     database.upgrade()

@@ -12,9 +12,7 @@ import typer
 
 from paincoach.settings import Settings, SettingsError, load_settings
 
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="paincoach: a CBT pain course coach for Telegram."
-)
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="paincoach: a CBT pain course coach for Telegram.")
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
 content_app = typer.Typer(no_args_is_help=True, help="Course content.")
 app.add_typer(db_app, name="db")
@@ -86,9 +84,7 @@ def db_upgrade() -> None:
 
 @content_app.command("check")
 def content_check(
-    directory: Annotated[
-        Path | None, typer.Option("--dir", help="Content folder (default: CONTENT_DIR).")
-    ] = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help="Content folder (default: CONTENT_DIR).")] = None,
 ) -> None:
     """Check the course content; print `file:line: message` for each problem."""
     settings = _settings()
@@ -109,9 +105,7 @@ def content_check(
     assert loaded is not None
     flows = [f for locale in loaded.content.locales.values() for f in locale.flows.values()]
     steps = sum(len(f.steps) for f in flows)
-    typer.echo(
-        f"content OK: {len(flows)} flows, {steps} steps, languages: {', '.join(loaded.content.locales)}"
-    )
+    typer.echo(f"content OK: {len(flows)} flows, {steps} steps, languages: {', '.join(loaded.content.locales)}")
 
 
 def main() -> None:

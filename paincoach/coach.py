@@ -53,9 +53,7 @@ class Coach:
         self.content = content
         self.clock = clock
         self.staff_chat_id = staff_chat_id
-        self.defaults = Defaults(
-            default_locale, default_timezone, default_country, frozenset(content.locales)
-        )
+        self.defaults = Defaults(default_locale, default_timezone, default_country, frozenset(content.locales))
 
     # -- the inbox ------------------------------------------------------------------------
 

@@ -20,9 +20,7 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = TELEGRAM_API
@@ -122,9 +120,7 @@ class Settings(BaseSettings):
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
-        if self.webhook_secret is not None and not _WEBHOOK_SECRET.match(
-            self.webhook_secret.get_secret_value()
-        ):
+        if self.webhook_secret is not None and not _WEBHOOK_SECRET.match(self.webhook_secret.get_secret_value()):
             raise ValueError("WEBHOOK_SECRET: use 1-256 letters, digits, _ or -")
         return self
 

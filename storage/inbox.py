@@ -25,18 +25,14 @@ def store(session: Session, updates: Sequence[Received], now: datetime) -> list[
     if not updates:
         return []
     ids = [u.update_id for u in updates]
-    known = set(
-        session.exec(select(InboundUpdate.update_id).where(col(InboundUpdate.update_id).in_(ids))).all()
-    )
+    known = set(session.exec(select(InboundUpdate.update_id).where(col(InboundUpdate.update_id).in_(ids))).all())
     fresh: list[Received] = []
     for item in updates:
         if item.update_id in known:
             continue
         known.add(item.update_id)
         session.add(
-            InboundUpdate(
-                update_id=item.update_id, chat_id=item.chat_id, payload=item.payload, received_at=now
-            )
+            InboundUpdate(update_id=item.update_id, chat_id=item.chat_id, payload=item.payload, received_at=now)
         )
         fresh.append(item)
     return fresh
@@ -44,17 +40,13 @@ def store(session: Session, updates: Sequence[Received], now: datetime) -> list[
 
 def unhandled(session: Session) -> list[Received]:
     rows = session.exec(
-        select(InboundUpdate)
-        .where(col(InboundUpdate.handled_at).is_(None))
-        .order_by(col(InboundUpdate.update_id))
+        select(InboundUpdate).where(col(InboundUpdate.handled_at).is_(None)).order_by(col(InboundUpdate.update_id))
     ).all()
     return [Received(r.update_id, r.chat_id, r.payload or {}) for r in rows]
 
 
 def is_handled(session: Session, update_id: int) -> bool:
-    handled = session.exec(
-        select(InboundUpdate.handled_at).where(InboundUpdate.update_id == update_id)
-    ).first()
+    handled = session.exec(select(InboundUpdate.handled_at).where(InboundUpdate.update_id == update_id)).first()
     return handled is not None
 
 
@@ -71,6 +63,4 @@ def mark_handled(session: Session, update_id: int, now: datetime, *, failed: boo
 
 
 def last_update_id(session: Session) -> int | None:
-    return session.exec(
-        select(InboundUpdate.update_id).order_by(col(InboundUpdate.update_id).desc()).limit(1)
-    ).first()
+    return session.exec(select(InboundUpdate.update_id).order_by(col(InboundUpdate.update_id).desc()).limit(1)).first()

@@ -100,9 +100,7 @@ def mark_sent(session: Session, message_id: int, telegram_message_id: int | None
     )
 
 
-def retry_at(
-    session: Session, message_id: int, at: datetime, error: str, *, count_attempt: bool = True
-) -> None:
+def retry_at(session: Session, message_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
     values: dict[str, Any] = {"status": "pending", "not_before": at, "error": error[:200]}
     if count_attempt:
         values["attempts"] = OutboxMessage.attempts + 1

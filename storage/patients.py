@@ -86,9 +86,7 @@ def save_state(session: Session, patient: Patient, state: PatientState, version:
     changed = session.execute(
         update(DialogState)
         .where(col(DialogState.patient_id) == patient.id, col(DialogState.version) == version)
-        .values(
-            flow=state.flow, step=state.step, data=state.dialog_data(), version=version + 1, updated_at=now
-        )
+        .values(flow=state.flow, step=state.step, data=state.dialog_data(), version=version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]

@@ -44,9 +44,7 @@ def outbox_rows(database: Database) -> list[OutboxMessage]:
 def test_the_database_is_migrated_and_in_wal_mode(database: Database) -> None:
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        tables = {
-            row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
-        }
+        tables = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"patient", "dialog_state", "answer", "inbound_update", "outbox", "alembic_version"} <= tables
     database.upgrade()  # running it again is harmless
 
@@ -74,9 +72,7 @@ def test_an_update_is_handled_once_even_if_delivered_twice(coach: Coach, databas
     assert len(outbox_rows(database)) == sent
 
 
-def test_the_inbox_keeps_updates_until_handled_and_then_drops_their_text(
-    coach: Coach, database: Database
-) -> None:
+def test_the_inbox_keeps_updates_until_handled_and_then_drops_their_text(coach: Coach, database: Database) -> None:
     fresh = coach.receive([Received(10, 501, {"update_id": 10, "message": {"text": "private"}})])
     again = coach.receive([Received(10, 501, {"update_id": 10}), Received(11, 501, {"update_id": 11})])
     assert [r.update_id for r in fresh] == [10]
@@ -132,9 +128,7 @@ def test_outbox_sends_the_head_of_each_chat_most_urgent_first(database: Database
             (1, Priority.INTERACTIVE, "reply-c"),
             (3, Priority.URGENT, "alert"),
         ]:
-            outbox.enqueue(
-                session, chat_id=chat, kind="message", payload={"text": text}, now=now, priority=priority
-            )
+            outbox.enqueue(session, chat_id=chat, kind="message", payload={"text": text}, now=now, priority=priority)
     with database.transaction() as session:
         first = outbox.claim_due(session, now, limit=10)
     assert [c.payload["text"] for c in first] == ["alert", "reply-a", "reply-b"]

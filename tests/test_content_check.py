@@ -122,9 +122,7 @@ def test_a_missing_translated_step(copy: Path) -> None:
 def test_html_telegram_would_refuse(copy: Path) -> None:
     ui = copy / "en/ui.yaml"
     edit(ui, "menu: What would you like to do?", "menu: <div>What would you like to do?</div>")
-    assert f"{ui}:{line_of(ui, '<div>')}: <div> is not HTML that Telegram accepts" in "\n".join(
-        problems(copy)
-    )
+    assert f"{ui}:{line_of(ui, '<div>')}: <div> is not HTML that Telegram accepts" in "\n".join(problems(copy))
 
 
 def test_too_many_messages_without_a_tap(copy: Path) -> None:

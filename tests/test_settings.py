@@ -75,9 +75,7 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("LOG_LEVEL", "LOUD"),
     ],
 )
-def test_a_malformed_setting_is_named_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, name: str, value: str
-) -> None:
+def test_a_malformed_setting_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as error:
         load_settings(None)
