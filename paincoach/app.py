@@ -19,31 +19,13 @@ from bot.handlers import PatientHandlers
 from bot.sender import Sender
 from bot.telegram import AiogramTransport, make_bot, set_commands
 from bot.updates import ALLOWED_UPDATES, UpdatePipeline, poll, webhook_app
-from content import Content, load_content
+from content import load_content
 from paincoach.clock import Clock, SystemClock
-from paincoach.coach import Coach
+from paincoach.coach import Coach, make_coach, open_database
 from paincoach.settings import Settings
 from storage.database import Database
 
 log = logging.getLogger(__name__)
-
-
-def open_database(settings: Settings) -> Database:
-    database = Database(settings.database_url)
-    database.upgrade()
-    return database
-
-
-def make_coach(settings: Settings, database: Database, content: Content, clock: Clock) -> Coach:
-    return Coach(
-        database,
-        content,
-        clock,
-        default_locale=settings.default_locale,
-        default_timezone=settings.default_timezone,
-        default_country=settings.default_country,
-        staff_chat_id=settings.staff_chat_id,
-    )
 
 
 @dataclass

@@ -14,10 +14,9 @@ from bot.transport import Delivered, Delivery
 from content import load_content
 from content.render import plain
 from dialogs.events import Event, Press, Text, parse_command
-from paincoach.app import make_coach
 from paincoach.clock import SystemClock
+from paincoach.coach import make_coach, open_database
 from paincoach.settings import Settings
-from storage.database import Database
 from storage.patients import Person
 
 TERMINAL_USER = Person(user_id=1, chat_id=1, language_code=None)
@@ -66,8 +65,7 @@ class ConsoleTransport:
 
 async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[], str] | None = None) -> None:
     content = load_content(settings.content_dir, settings.default_locale)
-    database = Database(settings.database_url)
-    database.upgrade()
+    database = open_database(settings)
     clock = SystemClock()
     coach = make_coach(settings, database, content, clock)
     transport = ConsoleTransport(out, colour=out.isatty())

@@ -16,6 +16,7 @@ from dialogs.actions import Edit, NotifyStaff, SaveAnswer, Send, Toast
 from dialogs.engine import handle
 from dialogs.events import Event
 from paincoach.clock import Clock
+from paincoach.settings import Settings
 from storage import inbox, outbox
 from storage.database import Database
 from storage.inbox import Received
@@ -172,3 +173,22 @@ class Coach:
                 now=self.clock.now(),
                 payload={"text": locale.ui["something_wrong"], "buttons": []},
             )
+
+
+def open_database(settings: Settings) -> Database:
+    """The database of these settings, migrated to the newest schema."""
+    database = Database(settings.database_url)
+    database.upgrade()
+    return database
+
+
+def make_coach(settings: Settings, database: Database, content: Content, clock: Clock) -> Coach:
+    return Coach(
+        database,
+        content,
+        clock,
+        default_locale=settings.default_locale,
+        default_timezone=settings.default_timezone,
+        default_country=settings.default_country,
+        staff_chat_id=settings.staff_chat_id,
+    )

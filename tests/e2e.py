@@ -1,0 +1,98 @@
+"""End-to-end harness: the real coach (aiogram, database, sender) against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from paincoach.app import TelegramCoach
+from paincoach.settings import Settings
+from storage.database import Database
+from storage.models import Answer, DialogState, OutboxMessage, Patient
+from tests.fakes.telegram import FakeMessage, FakeTelegram, FakeUser
+
+STAFF_CHAT = -1001234
+
+
+def settings_for(telegram: FakeTelegram, tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "telegram_bot_token": telegram.token,
+        "telegram_api_base_url": telegram.base_url,
+        "database_url": f"sqlite:///{tmp_path / 'coach.db'}",
+        "staff_chat_id": STAFF_CHAT,
+        "default_timezone": "Europe/London",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running_coach(settings: Settings) -> AsyncIterator[TelegramCoach]:
+    """The coach running in this event loop, stopped cleanly afterwards."""
+    coach = TelegramCoach.build(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(coach.run(stop))
+    try:
+        yield coach
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=20)
+
+
+async def settle(telegram: FakeTelegram) -> None:
+    await telegram.settle(quiet=0.08, timeout=10)
+
+
+async def tap(user: FakeUser, telegram: FakeTelegram, label: str) -> str:
+    query = user.press(label)
+    await user.wait_answered(query)
+    await settle(telegram)
+    return query
+
+
+async def say(user: FakeUser, telegram: FakeTelegram, text: str) -> None:
+    user.send_text(text)
+    await settle(telegram)
+
+
+def last(user: FakeUser) -> FakeMessage:
+    assert user.messages, "the bot has sent nothing"
+    return user.messages[-1]
+
+
+async def walk_until(
+    user: FakeUser, telegram: FakeTelegram, done: str, *, answer: str = "My shoulders ache and I worry", limit: int = 80
+) -> None:
+    """Tap the first button, or type when there is none, until a message containing `done`."""
+    for _ in range(limit):
+        if any(done.lower() in m.text.lower() for m in user.new_messages):
+            return
+        message = last(user)
+        if message.buttons:
+            await tap(user, telegram, message.buttons[0][0][0])
+        else:
+            await say(user, telegram, answer)
+    raise AssertionError(f"never saw {done!r}; last: {last(user).text[:200]!r}")
+
+
+def snapshot(database_url: str) -> dict[str, object]:
+    """What the database holds about the (only) patient."""
+    database = Database(database_url)
+    try:
+        with database.transaction() as session:
+            patient = session.exec(select(Patient)).one()
+            state = session.get(DialogState, patient.id)
+            answers = session.exec(select(Answer).order_by(col(Answer.id))).all()
+            outbox = session.exec(select(OutboxMessage)).all()
+            return {
+                "patient": patient,
+                "state": state,
+                "answers": [(a.flow, a.key, a.value) for a in answers],
+                "outbox": sorted({o.status for o in outbox}),
+            }
+    finally:
+        database.dispose()

@@ -1,0 +1,54 @@
+"""`paincoach chat` (and `paincoach run` with no token): the same conversation in a terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def run_cli(args: list[str], stdin: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "paincoach.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_run_without_a_token_opens_the_terminal_chat(tmp_path: Path) -> None:
+    result = run_cli(["run"], "", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "terminal chat" in result.stderr
+    assert "[1]" in result.stdout, "the welcome's button is shown as a numbered choice"
+    assert (tmp_path / "var" / "chat.db").exists()
+
+
+def test_a_patient_can_consent_and_start_lesson_one_in_the_terminal(tmp_path: Path) -> None:
+    taps = "\n".join(["1", "1", "3", "1", "1", "1", "1", "1"])
+    result = run_cli(["chat", "--fresh"], taps + "\n/help\n/lesson\nhello there\n/nonsense\n", tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "116 123" in out, "the UK crisis contacts (choice 3) were shown"
+    assert "» I agree" in out
+    assert "Lesson 1" in out
+    assert "I'm waiting for a tap" in out, "free text at a button step is answered kindly"
+    assert "/nonsense" in out
+    assert "<b>" not in out, "HTML is turned into plain terminal text"
+
+
+def test_the_terminal_chat_remembers_where_the_patient_was(tmp_path: Path) -> None:
+    run_cli(["chat", "--fresh"], "1\n1\n5\n1\n1\n1\n1\n1\n", tmp_path)
+    again = run_cli(["chat"], "/lesson\n", tmp_path)
+    assert "Welcome back" in again.stdout
+    assert "Continue lesson 1" in again.stdout
+    after_lesson = again.stdout.split("> ")[1]
+    assert "[1] Let's begin" in after_lesson, "the same step, shown again"

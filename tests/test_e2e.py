@@ -1,0 +1,258 @@
+"""End to end over HTTP: a patient talks to the real aiogram bot through a fake Bot API server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from content.render import visible_length
+from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, snapshot, tap, walk_until
+from tests.fakes.telegram import FakeTelegram, FakeUser
+
+REFLECTION = "Pain <3 & fatigue, then I think 'I'm useless' and rest all day"
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+async def walk_to_button(user: FakeUser, telegram: FakeTelegram, label: str, limit: int = 40) -> None:
+    for _ in range(limit):
+        message = last(user)
+        labels = [text for row in message.buttons for text, _ in row]
+        if any(label.lower() in text.lower() for text in labels):
+            return
+        if labels:
+            await tap(user, telegram, labels[0])
+        else:
+            await say(user, telegram, "a short answer")
+    raise AssertionError(f"never offered {label!r}")
+
+
+def label_with(user: FakeUser, part: str) -> str:
+    for row in last(user).buttons:
+        for text, _ in row:
+            if part.lower() in text.lower():
+                return text
+    raise AssertionError(f"no button with {part!r} in {last(user).buttons}")
+
+
+async def onboard(user: FakeUser, telegram: FakeTelegram, country: str = "United Kingdom") -> None:
+    user.send_command("/start")
+    await settle(telegram)
+    await walk_to_button(user, telegram, country)
+    await tap(user, telegram, country)
+    await walk_to_button(user, telegram, "I agree")
+    await tap(user, telegram, label_with(user, "I agree"))
+
+
+async def test_a_patient_walks_from_start_through_consent_and_all_of_lesson_one(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    settings = settings_for(telegram, tmp_path)
+    async with running_coach(settings):
+        user = telegram.user(4242, "Anna")
+        await onboard(user, telegram)
+        assert any("116 123" in m.text for m in user.messages), "UK crisis contacts were shown"
+        assert any("not an emergency service" in m.text.lower() for m in user.messages)
+        await tap(user, telegram, label_with(user, "lesson 1"))
+        user.mark()
+        await walk_until(user, telegram, "finished lesson 1", answer=REFLECTION)
+        await settle(telegram)
+        assert any(
+            "continue" not in t.lower() and "lesson 1" not in t.lower() for row in last(user).buttons for t, _ in row
+        )
+
+    data = snapshot(settings.database_url)
+    patient, state = data["patient"], data["state"]
+    assert patient.code == "P-0001"  # type: ignore[attr-defined]
+    assert patient.status == "active"  # type: ignore[attr-defined]
+    assert patient.country == "gb"  # type: ignore[attr-defined]
+    assert patient.consented_at is not None  # type: ignore[attr-defined]
+    assert state.data["lessons_done"] == [1]  # type: ignore[attr-defined]
+    answers = data["answers"]
+    assert ("onboarding", "consent", "agree") in answers  # type: ignore[operator]
+    assert any(flow == "lesson-1" and value == REFLECTION for flow, _, value in answers)  # type: ignore[attr-defined]
+    assert any((flow == "lesson-1" and "(correct)" in value) or "(incorrect)" in value for flow, _, value in answers)  # type: ignore[attr-defined]
+    assert data["outbox"] == ["sent"], "every message was delivered"
+
+    sends = telegram.calls_of("sendMessage")
+    assert all(call.params.get("parse_mode") == "HTML" for call in sends)
+    assert all(visible_length(str(call.params["text"])) <= 4096 for call in sends)
+    assert all(call.ok for call in sends), "Telegram accepted every message (escaped HTML)"
+    presses = [c for c in telegram.calls_of("answerCallbackQuery")]
+    assert len(presses) == sum(1 for c in telegram.calls if c.method == "answerCallbackQuery")
+    commands = telegram.calls_of("setMyCommands")
+    assert commands, "the command menu is set at start-up"
+    assert {c["command"] for c in commands[0].params["commands"]} == {"start", "lesson", "menu", "help", "stop"}
+
+
+async def test_every_button_tap_is_answered(telegram: FakeTelegram, tmp_path: Path) -> None:
+    async with running_coach(settings_for(telegram, tmp_path)):
+        user = telegram.user(77)
+        user.send_command("/start")
+        await settle(telegram)
+        queries = []
+        for _ in range(4):
+            queries.append(await tap(user, telegram, last(user).buttons[0][0][0]))
+        for query in queries:
+            await user.wait_answered(query)
+
+
+async def test_a_stale_button_never_moves_the_patient(telegram: FakeTelegram, tmp_path: Path) -> None:
+    settings = settings_for(telegram, tmp_path)
+    async with running_coach(settings):
+        user = telegram.user(5)
+        user.send_command("/start")
+        await settle(telegram)
+        welcome = next(m for m in user.messages if m.buttons)
+        await walk_to_button(user, telegram, "United Kingdom")
+        await tap(user, telegram, "United Kingdom")
+        before = snapshot(settings.database_url)["state"]
+        user.mark()
+        query = user.press(welcome.buttons[0][0][1], message_id=welcome.message_id)
+        answer = await user.wait_answered(query)
+        await settle(telegram)
+        assert answer.get("text"), "the patient is told why nothing happened"
+        after = snapshot(settings.database_url)["state"]
+        assert (after.flow, after.step) == (before.flow, before.step)  # type: ignore[attr-defined]
+
+
+async def test_a_double_tap_advances_once(telegram: FakeTelegram, tmp_path: Path) -> None:
+    settings = settings_for(telegram, tmp_path)
+    async with running_coach(settings):
+        user = telegram.user(6)
+        user.send_command("/start")
+        await settle(telegram)
+        prompt = last(user)
+        label = prompt.buttons[0][0][0]
+        first = user.press(label, message_id=prompt.message_id)
+        second = user.press(label, message_id=prompt.message_id)
+        await user.wait_answered(first)
+        await user.wait_answered(second)
+        await settle(telegram)
+        one_step = snapshot(settings.database_url)["state"]
+        assert one_step.data["prompt"] == 2  # type: ignore[attr-defined]
+        prompts_shown = [m for m in user.messages if m.buttons]
+        assert len(prompts_shown) == 2, "the next step was sent once"
+
+
+async def test_5000_characters_of_free_text_get_a_kind_answer(telegram: FakeTelegram, tmp_path: Path) -> None:
+    settings = settings_for(telegram, tmp_path)
+    async with running_coach(settings):
+        user = telegram.user(8)
+        user.send_command("/start")
+        await settle(telegram)
+        before = snapshot(settings.database_url)["state"]
+        user.mark()
+        await say(user, telegram, "é" * 5000)
+        assert user.new_messages, "the patient gets an answer"
+        assert last(user).buttons, "with the choices again"
+        after = snapshot(settings.database_url)["state"]
+        assert (after.flow, after.step) == (before.flow, before.step)  # type: ignore[attr-defined]
+
+
+async def test_an_unknown_command_is_answered_kindly(telegram: FakeTelegram, tmp_path: Path) -> None:
+    async with running_coach(settings_for(telegram, tmp_path)):
+        user = telegram.user(9)
+        await onboard(user, telegram)
+        user.mark()
+        await say(user, telegram, "/teleport now")
+        assert "/teleport" in user.new_messages[0].text
+        assert "/menu" in user.new_messages[0].text
+
+
+async def test_a_question_before_consent_reaches_the_staff_chat(telegram: FakeTelegram, tmp_path: Path) -> None:
+    async with running_coach(settings_for(telegram, tmp_path)):
+        group = telegram.group(STAFF_CHAT, "Guides")
+        user = telegram.user(10, "Bea")
+        user.send_command("/start")
+        await settle(telegram)
+        await walk_to_button(user, telegram, "I have a question")
+        await tap(user, telegram, label_with(user, "I have a question"))
+        await say(user, telegram, "Will my <doctor> see my answers?")
+        staff = group.messages
+        assert len(staff) == 1
+        assert "P-0001" in staff[0].text
+        assert "<doctor>" in staff[0].text, "shown as written, escaped for HTML"
+        assert "Bea" not in staff[0].text, "staff never see the patient's name"
+        assert any("I agree" in t for row in last(user).buttons for t, _ in row), "consent is asked again"
+
+
+async def test_a_blocked_patient_is_marked_unreachable_and_others_carry_on(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    settings = settings_for(telegram, tmp_path)
+    async with running_coach(settings):
+        quiet = telegram.user(11)
+        quiet.blocked = True
+        quiet.send_command("/start")
+        other = telegram.user(12)
+        other.send_command("/start")
+        await settle(telegram)
+        assert other.messages, "the other patient still got their welcome"
+    from sqlmodel import select
+
+    from storage.database import Database
+    from storage.models import Patient
+
+    database = Database(settings.database_url)
+    with database.transaction() as session:
+        patients = {p.telegram_user_id: p for p in session.exec(select(Patient)).all()}
+    database.dispose()
+    assert patients[11].unreachable_at is not None
+    assert patients[12].unreachable_at is None
+
+
+async def test_429_is_honoured_and_nothing_is_lost(telegram: FakeTelegram, tmp_path: Path) -> None:
+    async with running_coach(settings_for(telegram, tmp_path)):
+        telegram.fail_next("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1)
+        user = telegram.user(13)
+        user.send_command("/start")
+        await user.wait_for_buttons(timeout=10)
+        texts = [m.text for m in user.messages]
+        assert len(texts) == len(set(texts)), "nothing was sent twice"
+        assert len(telegram.calls_of("sendMessage")) == len(user.messages) + 1
+
+
+async def test_server_errors_are_retried(telegram: FakeTelegram, tmp_path: Path) -> None:
+    async with running_coach(settings_for(telegram, tmp_path)):
+        telegram.fail_next("sendMessage", error_code=502, description="Bad Gateway", count=1)
+        user = telegram.user(14)
+        user.send_command("/start")
+        await user.wait_for_buttons(timeout=10)
+        assert user.messages
+
+
+async def test_webhook_mode_checks_the_secret_and_handles_updates(telegram: FakeTelegram, tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    settings = settings_for(
+        telegram, tmp_path, webhook_url=url, webhook_secret="test-secret_1", webhook_listen_port=port
+    )
+    async with running_coach(settings):
+        assert telegram.calls_of("setWebhook")[0].params["secret_token"] == "test-secret_1"
+        async with aiohttp.ClientSession() as http:
+            chat = {"id": 1, "type": "private"}
+            forged = {"update_id": 999, "message": {"message_id": 1, "date": 0, "chat": chat, "text": "/start"}}
+            async with http.post(url, json=forged) as response:
+                assert response.status == 401
+            async with http.post(url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as response:
+                assert response.status == 401
+        user = telegram.user(15)
+        user.send_command("/start")
+        await user.wait_for_buttons(timeout=10)
+        assert user.messages
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
