@@ -34,6 +34,7 @@ def _logging(settings: Settings) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @app.command()
