@@ -31,8 +31,8 @@ COMMANDS = ("start", "lesson", "menu", "help", "stop")
 SEND_TIMEOUT = 30.0
 
 
-def make_bot(token: str, api_base_url: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base_url), timeout=SEND_TIMEOUT)
+def make_bot(token: str, api_base_url: str, *, timeout: float = SEND_TIMEOUT) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base_url), timeout=timeout)
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
