@@ -147,7 +147,9 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
         except ValidationError as error:
             problems.extend(_validation_problems(source, error))
 
-    for path in sorted([*folder.glob("flows/*.yaml"), *folder.glob("lessons/*.yaml")]):
+    for path in sorted(
+        [*folder.glob("flows/*.yaml"), *folder.glob("lessons/*.yaml"), *folder.glob("resources/*.yaml")]
+    ):
         source = parse(path)
         if source is None:
             continue

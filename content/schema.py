@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 STEP_ID = r"^[a-z0-9][a-z0-9-]*$"
 CHOICE_ID = r"^[a-z0-9_-]+$"
 
-Outcome = Literal["lesson_complete", "consent_given", "consent_declined"]
+Outcome = Literal["lesson_complete", "consent_given", "consent_declined", "resource_done"]
 
 
 class Strict(BaseModel):
@@ -105,7 +105,7 @@ class Flow(Strict):
     """A graph of steps the patient walks through: onboarding or a lesson."""
 
     id: str = Field(pattern=STEP_ID)
-    kind: Literal["lesson", "onboarding"]
+    kind: Literal["lesson", "onboarding", "resource"]
     number: int | None = Field(default=None, ge=1)
     title: str = Field(min_length=1)
     steps: tuple[Step, ...] = Field(min_length=1)
