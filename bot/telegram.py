@@ -27,7 +27,7 @@ from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Tr
 from content.render import render
 from content.schema import Content
 
-COMMANDS = ("start", "lesson", "menu", "help", "stop")
+COMMANDS = ("start", "lesson", "menu", "progress", "resources", "help", "stop")
 SEND_TIMEOUT = 30.0
 
 

@@ -58,6 +58,7 @@ def check_loaded(loaded: LoadedContent) -> list[Problem]:
             problems.extend(_check_flow(locale, flow))
         if locale is not default:
             problems.extend(_check_translation(default, locale))
+    problems.extend(_check_program(loaded))
     if not any(f.kind == "onboarding" for f in default.content.flows.values()):
         problems.append(Problem(_folder(default) / "flows", 1, "no onboarding flow"))
     return problems
@@ -66,6 +67,25 @@ def check_loaded(loaded: LoadedContent) -> list[Problem]:
 def _folder(locale: LoadedLocale) -> Path:
     source = locale.sources.get("ui") or next(iter(locale.sources.values()))
     return source.path.parent
+
+
+def _check_program(loaded: LoadedContent) -> Iterator[Problem]:
+    source = loaded.program_source
+    program = loaded.content.program
+    released = {r.lesson for r in program.lessons}
+    for locale in loaded.locales.values():
+        numbers = {lesson.number for lesson in locale.content.lessons()}
+        for number in sorted(n for n in numbers if n is not None and n not in released):
+            flow = locale.content.lesson(number)
+            path = locale.sources[flow.id].path if flow else source.path
+            yield Problem(path, 1, f"lesson {number} is not in the timetable (program.yaml)")
+        for index, release in enumerate(program.lessons):
+            if release.lesson not in numbers and locale.content.locale == loaded.content.default_locale:
+                yield Problem(
+                    source.path,
+                    source.line_of(("lessons", index, "lesson")),
+                    f"lesson {release.lesson} is in the timetable but there is no lesson-{release.lesson} file",
+                )
 
 
 # -- flows ---------------------------------------------------------------------------------

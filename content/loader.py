@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from content.schema import Content, CrisisDirectory, Flow, LocaleContent
+from content.schema import Content, CrisisDirectory, Flow, LocaleContent, Program
 
 Path_ = tuple[str | int, ...]
 
@@ -112,6 +112,7 @@ class LoadedLocale:
 class LoadedContent:
     content: Content
     locales: dict[str, LoadedLocale]
+    program_source: SourceFile
 
 
 def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
@@ -169,10 +170,26 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
     return LoadedLocale(LocaleContent(locale=folder.name, ui=ui, crisis=crisis, flows=flows), sources)
 
 
+def _load_program(root: Path, problems: list[Problem]) -> tuple[Program, SourceFile] | None:
+    path = root / "program.yaml"
+    if not path.exists():
+        problems.append(Problem(path, 1, "missing: the programme timetable"))
+        return None
+    try:
+        source = read_yaml(path)
+        return Program.model_validate(source.data), source
+    except ContentError as error:
+        problems.extend(error.problems)
+    except ValidationError as error:
+        problems.extend(_validation_problems(source, error))
+    return None
+
+
 def load_sources(root: Path, default_locale: str) -> tuple[LoadedContent | None, list[Problem]]:
     """Load every locale under `root`; return what loaded and the problems found on the way."""
     problems: list[Problem] = []
     locales: dict[str, LoadedLocale] = {}
+    program = _load_program(root, problems)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     for folder in folders:
         loaded = _load_locale(folder, problems)
@@ -180,10 +197,12 @@ def load_sources(root: Path, default_locale: str) -> tuple[LoadedContent | None,
             locales[folder.name] = loaded
     if default_locale not in {f.name for f in folders}:
         problems.append(Problem(root / default_locale, 1, f"no content for the default language {default_locale!r}"))
-    if default_locale not in locales:
+    if default_locale not in locales or program is None:
         return None, problems
-    content = Content(default_locale=default_locale, locales={k: v.content for k, v in locales.items()})
-    return LoadedContent(content, locales), problems
+    content = Content(
+        default_locale=default_locale, locales={k: v.content for k, v in locales.items()}, program=program[0]
+    )
+    return LoadedContent(content, locales, program[1]), problems
 
 
 def load_content(root: Path, default_locale: str) -> Content:

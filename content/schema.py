@@ -194,9 +194,34 @@ class LocaleContent(Strict):
         return next((f for f in self.lessons() if f.number == number), None)
 
 
+class LessonRelease(Strict):
+    lesson: int = Field(ge=1)
+    opens_on_day: int = Field(ge=0)
+
+
+class Program(Strict):
+    """When each lesson opens, in days from the patient's start (the day they consented)."""
+
+    lessons: tuple[LessonRelease, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Program:
+        numbers = [r.lesson for r in self.lessons]
+        if numbers != sorted(set(numbers)):
+            raise ValueError("list each lesson once, in order")
+        days = [r.opens_on_day for r in self.lessons]
+        if days != sorted(days):
+            raise ValueError("a lesson cannot open before the lesson before it")
+        return self
+
+    def opens_on_day(self, lesson: int) -> int | None:
+        return next((r.opens_on_day for r in self.lessons if r.lesson == lesson), None)
+
+
 class Content(Strict):
     default_locale: str
     locales: dict[str, LocaleContent]
+    program: Program
 
     def for_locale(self, locale: str | None) -> LocaleContent:
         return self.locales.get(locale or self.default_locale) or self.locales[self.default_locale]

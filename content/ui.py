@@ -17,8 +17,22 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "menu_start_lesson": frozenset({"number", "title"}),
     "menu_continue_lesson": frozenset({"number", "title"}),
     "menu_help": frozenset(),
+    "menu_progress": frozenset(),
+    "menu_resources": frozenset(),
+    "menu_reread": frozenset(),
+    "menu_back": frozenset(),
+    "resources_intro": frozenset(),
+    "reread_intro": frozenset(),
+    "reread_lesson": frozenset({"number", "title"}),
     "all_lessons_done": frozenset(),
-    "next_lesson_not_open": frozenset({"number"}),
+    "next_lesson_not_open": frozenset({"number", "date"}),
+    "finish_previous_lesson": frozenset({"number", "previous"}),
+    "progress_title": frozenset(),
+    "progress_done": frozenset({"number", "title"}),
+    "progress_in_progress": frozenset({"number", "title"}),
+    "progress_open": frozenset({"number", "title"}),
+    "progress_waiting": frozenset({"number", "title"}),
+    "progress_locked": frozenset({"number", "title", "date"}),
     "finish_onboarding_first": frozenset(),
     "welcome_back": frozenset(),
     "stop_confirm": frozenset(),
@@ -34,11 +48,18 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "command_menu": frozenset(),
     "command_lesson": frozenset(),
     "command_help": frozenset(),
+    "command_progress": frozenset(),
+    "command_resources": frozenset(),
     "command_stop": frozenset(),
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
-BUTTON_TEXTS = frozenset({"menu_start_lesson", "menu_continue_lesson", "menu_help", "stop_yes", "stop_no"})
+BUTTON_TEXTS = frozenset(
+    {
+        "menu_start_lesson", "menu_continue_lesson", "menu_help", "menu_progress", "menu_resources",
+        "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no",
+    }
+)  # fmt: skip
 
 # Variables every flow text may use, beside `answers`.
 FLOW_VARIABLES = frozenset({"answers", "crisis_contacts", "country_name", "code"})

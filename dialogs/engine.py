@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from content.render import plain, render
@@ -21,14 +21,17 @@ from content.schema import (
 from dialogs import callbacks
 from dialogs.actions import Action, Button, Edit, NotifyStaff, SaveAnswer, Send, Toast
 from dialogs.events import Command, Event, NotText, Press, Start, Text
+from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, next_to_open
 from dialogs.state import MENU, MENU_STEP, PatientState, Place, Status
 
 MAX_ANSWER = 4096  # longest answer kept; Telegram itself never sends a longer message
 SHOWN_ANSWER = 500  # longest answer quoted back in a message
 MAX_HOPS = 100  # steps one event may walk through; content check rules out loops
 
-# Choices on the coach's own prompts (the menu and the stop question).
-LESSON, HELP, STOP_YES, STOP_NO = "lesson", "help", "yes", "no"
+# Choices on the coach's own prompts (the menu and the stop question), and menu pages.
+LESSON, HELP, PROGRESS, BACK, OPEN = "lesson", "help", "progress", "back", "open:"
+RESOURCES, REREAD = "resources", "reread"
+STOP_YES, STOP_NO = "yes", "no"
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Outcome:
 
 def handle(state: PatientState, event: Event, now: datetime, content: Content) -> Outcome:
     """Decide what one event does to a patient's conversation."""
-    turn = _Turn(state, content.for_locale(state.locale), now)
+    turn = _Turn(state, content, now)
     turn.dispatch(event)
     return Outcome(turn.state, tuple(turn.actions))
 
@@ -47,9 +50,10 @@ def handle(state: PatientState, event: Event, now: datetime, content: Content) -
 class _Turn:
     """The working of one event; mutable inside, invisible outside `handle`."""
 
-    def __init__(self, state: PatientState, content: LocaleContent, now: datetime) -> None:
+    def __init__(self, state: PatientState, content: Content, now: datetime) -> None:
         self.state = state
-        self.content = content
+        self.full_content = content
+        self.content: LocaleContent = content.for_locale(state.locale)
         self.now = now
         self.actions: list[Action] = []
 
@@ -74,7 +78,7 @@ class _Turn:
             self.on_start()
         elif name == "help":
             self.say("help", **self.crisis_context())
-        elif name not in ("menu", "lesson", "stop"):
+        elif name not in ("menu", "lesson", "stop", "progress", "resources"):
             self.say("unknown_command", command="/" + name)
         elif self.state.status == Status.NEW and name != "stop":
             self.on_start()
@@ -85,6 +89,10 @@ class _Turn:
         elif self.require_consent():
             if name == "menu":
                 self.show_menu()
+            elif name == "progress":
+                self.send(self.progress())
+            elif name == "resources":
+                self.open_resources()
             else:
                 self.open_lesson()
 
@@ -272,58 +280,128 @@ class _Turn:
             self.say("answer_saved")
         self.go_on(flow, step)
 
-    # -- the menu and lessons -------------------------------------------------------------
+    # -- the menu, lessons and resources ---------------------------------------------------
 
-    def show_menu(self, *, fresh: bool = True) -> None:
+    def show_menu(self, *, fresh: bool = True, step: str = MENU_STEP) -> None:
         prompt = self.next_prompt() if fresh else self.state.prompt
-        self.state = replace(self.state, flow=MENU, step=MENU_STEP, awaiting="button")
-        text = self.ui("menu")
+        self.state = replace(self.state, flow=MENU, step=step, awaiting="button")
         choices: list[tuple[str, str]] = []
-        lesson = self.lesson_to_offer()
-        if lesson is not None:
-            continuing = self.state.lesson_place is not None
-            key = "menu_continue_lesson" if continuing else "menu_start_lesson"
-            choices.append((self.ui(key, number=lesson.number, title=lesson.title), LESSON))
-        elif self.state.lessons_done:
-            text = self.ui("all_lessons_done") + "\n\n" + text
-        choices.append((self.ui("menu_help"), HELP))
+        if step == RESOURCES:
+            text = self.ui("resources_intro")
+            choices = [(flow.title, OPEN + flow.id) for flow in self.resources()]
+            choices.append((self.ui("menu_back"), BACK))
+        elif step == REREAD:
+            text = self.ui("reread_intro")
+            choices = [
+                (self.ui("reread_lesson", number=v.number, title=v.lesson.title), OPEN + v.lesson.id)
+                for v in self.views()
+                if v.status == LessonStatus.DONE
+            ]
+            choices.append((self.ui("menu_back"), BACK))
+        else:
+            text, choices = self.main_menu()
         self.send(text, choices, prompt)
 
+    def main_menu(self) -> tuple[str, list[tuple[str, str]]]:
+        views = self.views()
+        text = self.ui("menu")
+        choices: list[tuple[str, str]] = []
+        take = lesson_to_take(views)
+        if take is not None:
+            key = "menu_continue_lesson" if take.status == LessonStatus.IN_PROGRESS else "menu_start_lesson"
+            choices.append((self.ui(key, number=take.number, title=take.lesson.title), LESSON))
+        elif (upcoming := next_to_open(views)) is not None:
+            text = self.not_open_yet(upcoming) + "\n\n" + text
+        elif views:
+            text = self.ui("all_lessons_done") + "\n\n" + text
+        choices.append((self.ui("menu_progress"), PROGRESS))
+        if self.resources():
+            choices.append((self.ui("menu_resources"), RESOURCES))
+        if any(v.status == LessonStatus.DONE for v in views):
+            choices.append((self.ui("menu_reread"), REREAD))
+        choices.append((self.ui("menu_help"), HELP))
+        return text, choices
+
     def on_menu_choice(self, choice: str, message_id: int | None) -> None:
-        if choice == LESSON:
+        step = self.state.step
+        if step == MENU_STEP and choice == LESSON:
             self.toast(None)
             self.clear_buttons(message_id, self.ui("menu"))
             self.open_lesson()
-        elif choice == HELP:
+        elif step == MENU_STEP and choice == PROGRESS:
+            self.toast(None)
+            self.send(self.progress())
+        elif step == MENU_STEP and choice in (RESOURCES, REREAD):
+            self.toast(None)
+            self.clear_buttons(message_id, self.ui("menu"))
+            self.show_menu(step=choice)
+        elif step == MENU_STEP and choice == HELP:
             self.toast(None)
             self.say("help", **self.crisis_context())
+        elif step in (RESOURCES, REREAD) and choice == BACK:
+            self.toast(None)
+            self.show_menu()
+        elif step in (RESOURCES, REREAD) and choice.startswith(OPEN) and self.may_open(step, choice[len(OPEN) :]):
+            flow = self.content.flows[choice[len(OPEN) :]]
+            self.toast(None)
+            self.clear_buttons(message_id, self.ui("reread_intro" if step == REREAD else "resources_intro"))
+            self.go(flow, flow.first)
         else:
             self.toast("stale_button")
+            self.show_current()
 
-    def lesson_to_offer(self) -> Flow | None:
-        place = self.state.lesson_place
-        if place is not None and place.flow in self.content.flows:
-            return self.content.flows[place.flow]
-        for lesson in self.content.lessons():
-            if lesson.number not in self.state.lessons_done:
-                return lesson
-        return None
+    def may_open(self, step: str, flow_id: str) -> bool:
+        flow = self.content.flows.get(flow_id)
+        if flow is None:
+            return False
+        if step == RESOURCES:
+            return flow.kind == "resource"
+        return flow.kind == "lesson" and flow.number in self.state.lessons_done
 
     def open_lesson(self) -> None:
         place = self.state.lesson_place
-        if self.state.flow and self.state.flow != MENU and self.state.place == place:
+        if place is not None and self.state.place == place:
             self.show_current(fresh=True)
             return
         if place is not None and place.flow in self.content.flows:
             self.state = replace(self.state, flow=place.flow, step=place.step)
             self.show_current(fresh=True)
             return
-        lesson = self.lesson_to_offer()
-        if lesson is None:
-            self.say("all_lessons_done")
-            self.show_menu()
+        views = self.views()
+        take = lesson_to_take(views)
+        if take is not None:
+            self.go(take.lesson, take.lesson.first)
             return
-        self.go(lesson, lesson.first)
+        upcoming = next_to_open(views)
+        self.send(self.not_open_yet(upcoming) if upcoming else self.ui("all_lessons_done"))
+        self.show_menu()
+
+    def open_resources(self) -> None:
+        self.show_menu(step=RESOURCES)
+
+    def views(self) -> list[LessonView]:
+        return lesson_views(self.full_content, self.content, self.state, self.now)
+
+    def resources(self) -> list[Flow]:
+        return sorted((f for f in self.content.flows.values() if f.kind == "resource"), key=lambda f: f.title)
+
+    def not_open_yet(self, view: LessonView) -> str:
+        if view.status == LessonStatus.WAITING or view.opens is None:
+            return self.ui("finish_previous_lesson", number=view.number, previous=view.number - 1)
+        return self.ui("next_lesson_not_open", number=view.number, date=self.day(view.opens))
+
+    def progress(self) -> str:
+        lines = [self.ui("progress_title")]
+        for view in self.views():
+            context = {"number": view.number, "title": view.lesson.title}
+            if view.status == LessonStatus.LOCKED and view.opens is not None:
+                context["date"] = self.day(view.opens)
+            lines.append(self.ui(f"progress_{view.status.value}", **context))
+        return "\n".join(lines)
+
+    @staticmethod
+    def day(moment: date) -> str:
+        return f"{moment:%A} {moment.day} {moment:%B}"
 
     # -- walking a flow -------------------------------------------------------------------
 
@@ -335,7 +413,7 @@ class _Turn:
                 return
             step = flow.step(target)
             self.state = replace(self.state, flow=flow.id, step=step.id)
-            if flow.kind == "lesson":
+            if flow.kind == "lesson" and flow.number not in self.state.lessons_done:
                 self.state = replace(self.state, lesson_place=Place(flow.id, step.id))
             if isinstance(step, EndStep):
                 self.send(self.text(step.text))
@@ -380,7 +458,11 @@ class _Turn:
             self.state = replace(self.state, status=Status.DECLINED, flow=None, step=None, awaiting=None)
         elif step.outcome == "lesson_complete":
             done = tuple(sorted({*self.state.lessons_done, flow.number or 0}))
-            self.state = replace(self.state, lessons_done=done, lesson_place=None)
+            place = self.state.lesson_place
+            finished_here = place is not None and place.flow == flow.id
+            self.state = replace(self.state, lessons_done=done, lesson_place=None if finished_here else place)
+            self.show_menu()
+        elif step.outcome == "resource_done":
             self.show_menu()
 
     def show_current(self, *, fresh: bool = False) -> None:
@@ -389,7 +471,7 @@ class _Turn:
             self.ask_stop()
             return
         if self.state.flow == MENU:
-            self.show_menu(fresh=fresh)
+            self.show_menu(fresh=fresh, step=self.state.step or MENU_STEP)
             return
         flow, step = self.current()
         if flow is None or step is None:

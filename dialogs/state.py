@@ -33,6 +33,7 @@ class Place:
 class PatientState:
     code: str
     locale: str
+    timezone: str = "UTC"
     status: Status = Status.NEW
     country: str | None = None
     consented_at: datetime | None = None

@@ -71,6 +71,7 @@ def load_state(session: Session, patient: Patient) -> tuple[PatientState, int]:
     state = PatientState(
         code=patient.code or "",
         locale=patient.locale,
+        timezone=patient.timezone,
         status=Status(patient.status),
         country=patient.country,
         consented_at=patient.consented_at,
@@ -95,6 +96,7 @@ def save_state(session: Session, patient: Patient, state: PatientState, version:
     patient.country = state.country
     patient.consented_at = state.consented_at
     patient.locale = state.locale
+    patient.timezone = state.timezone
     session.add(patient)
 
 

@@ -22,9 +22,10 @@ class EnginePatient:
     actions: tuple[Action, ...] = ()
     history: list[Send] = field(default_factory=list)
     message_id: int = 0
+    now: datetime = NOW
 
     def do(self, event: Event) -> Outcome:
-        outcome = handle(self.state, event, NOW, self.content)
+        outcome = handle(self.state, event, self.now, self.content)
         self.state = outcome.state
         self.actions = outcome.actions
         self.history.extend(self.sends)

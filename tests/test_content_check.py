@@ -19,6 +19,7 @@ from tests.conftest import CONTENT_DIR, ROOT
 def copy(tmp_path: Path) -> Path:
     target = tmp_path / "content"
     shutil.copytree(CONTENT_DIR / "en", target / "en")
+    shutil.copy(CONTENT_DIR / "program.yaml", target / "program.yaml")
     return target
 
 

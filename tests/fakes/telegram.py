@@ -943,6 +943,14 @@ class FakeTelegram:
         """Commands the bot set for this scope and language."""
         return list(self._commands.get(self._commands_key(scope, language_code), []))
 
+    def unanswered_callbacks(self) -> list[str]:
+        """Ids of button taps the bot has not answered (Telegram shows a spinner until it does)."""
+        return [q.query_id for q in self._callbacks.values() if q.answer is None]
+
+    @property
+    def callback_count(self) -> int:
+        return len(self._callbacks)
+
     def calls_of(self, method: str) -> list[ApiCall]:
         """Recorded calls of one method (name case-insensitive)."""
         wanted = method.lower()
