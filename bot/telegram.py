@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
+from aiogram.enums import ChatAction, ParseMode
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -60,6 +62,8 @@ class AiogramTransport:
                     reply_markup=None,
                 )
                 return Delivered(int(payload["message_id"]))
+            if payload.get("typing") and chat_id > 0:
+                await self._typing(chat_id)
             sent = await self.bot.send_message(
                 chat_id=chat_id,
                 text=payload["text"],
@@ -78,6 +82,11 @@ class AiogramTransport:
             return Rejected(error.message[:200])
         except (TimeoutError, TelegramServerError, TelegramNetworkError) as error:
             return Transient(str(error)[:200] or type(error).__name__)
+
+    async def _typing(self, chat_id: int) -> None:
+        """Show "typing…" before a message to a patient; if that fails, the message matters more."""
+        with suppress(TelegramAPIError, TelegramNetworkError, TimeoutError):
+            await self.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
 
 
 async def set_commands(bot: Bot, content: Content) -> None:

@@ -109,6 +109,50 @@ def content_check(
     typer.echo(f"content OK: {len(flows)} flows, {steps} steps, languages: {', '.join(loaded.content.locales)}")
 
 
+def _loaded_flows(directory: Path | None) -> list[object]:
+    settings = _settings()
+    from content import ContentError, load_content
+
+    try:
+        content = load_content(directory or settings.content_dir, settings.default_locale)
+    except ContentError as error:
+        typer.echo(f"{error}\nfix these first (paincoach content check)", err=True)
+        raise typer.Exit(1) from None
+    return list(content.for_locale(None).flows.values())
+
+
+@content_app.command("graph")
+def content_graph(
+    out: Annotated[Path, typer.Option(help="Folder for the .mmd files.")] = Path("docs/graphs"),
+    directory: Annotated[Path | None, typer.Option("--dir", help="Content folder (default: CONTENT_DIR).")] = None,
+) -> None:
+    """Write a Mermaid diagram of every lesson's steps (and the other flows) for clinical review."""
+    from content.graph import mermaid
+    from content.schema import Flow
+
+    out.mkdir(parents=True, exist_ok=True)
+    for flow in _loaded_flows(directory):
+        assert isinstance(flow, Flow)
+        path = out / f"{flow.id}.mmd"
+        path.write_text(mermaid(flow), encoding="utf-8")
+        typer.echo(str(path))
+
+
+@content_app.command("stats")
+def content_stats(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Content folder (default: CONTENT_DIR).")] = None,
+) -> None:
+    """Each flow's length, steps, estimated reading time and reading grade (Flesch-Kincaid)."""
+    from content.schema import Flow
+    from content.stats import flow_stats
+
+    typer.echo(f"{'flow':28} {'steps':>5} {'messages':>8} {'words':>6} {'minutes':>7} {'grade':>5}")
+    for flow in _loaded_flows(directory):
+        assert isinstance(flow, Flow)
+        row = flow_stats(flow)
+        typer.echo(f"{row.flow:28} {row.steps:5} {row.messages:8} {row.words:6} {row.minutes:7.1f} {row.grade:5.1f}")
+
+
 def main() -> None:
     app()
 

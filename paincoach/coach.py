@@ -119,7 +119,7 @@ class Coach:
                         kind="message",
                         now=now,
                         patient_id=patient.id,
-                        payload={"text": part, "buttons": buttons},
+                        payload={"text": part, "buttons": buttons, "typing": True},
                     )
             elif isinstance(action, Edit):
                 outbox.enqueue(

@@ -8,6 +8,8 @@ import pytest
 
 from content import Content, load_content
 
+__all__ = ["CONTENT_DIR", "ROOT", "load_content"]
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
 

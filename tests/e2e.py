@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlmodel import col, select
 
 from paincoach.app import TelegramCoach
+from paincoach.clock import Clock
 from paincoach.settings import Settings
 from storage.database import Database
 from storage.models import Answer, DialogState, OutboxMessage, Patient
@@ -31,9 +32,9 @@ def settings_for(telegram: FakeTelegram, tmp_path: Path, **overrides: object) ->
 
 
 @asynccontextmanager
-async def running_coach(settings: Settings) -> AsyncIterator[TelegramCoach]:
+async def running_coach(settings: Settings, clock: Clock | None = None) -> AsyncIterator[TelegramCoach]:
     """The coach running in this event loop, stopped cleanly afterwards."""
-    coach = TelegramCoach.build(settings)
+    coach = TelegramCoach.build(settings, clock)
     stop = asyncio.Event()
     task = asyncio.create_task(coach.run(stop))
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -84,6 +85,9 @@ async def test_a_patient_walks_from_start_through_consent_and_all_of_lesson_one(
     assert all(call.params.get("parse_mode") == "HTML" for call in sends)
     assert all(visible_length(str(call.params["text"])) <= 4096 for call in sends)
     assert all(call.ok for call in sends), "Telegram accepted every message (escaped HTML)"
+    typing = telegram.calls_of("sendChatAction")
+    assert len(typing) == len([c for c in sends if c.chat_id == 4242]), "a typing indicator before each message"
+    assert all(call.params["action"] == "typing" for call in typing)
     assert telegram.callback_count > 20
     assert telegram.unanswered_callbacks() == [], "every tap was answered"
     commands = telegram.calls_of("setMyCommands")
@@ -263,3 +267,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_a_patient_walks_all_five_lessons_as_they_open(telegram: FakeTelegram, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from paincoach.clock import ManualClock
+
+    clock = ManualClock()
+    settings = settings_for(telegram, tmp_path)
+    async with running_coach(settings, clock):
+        user = telegram.user(4343, "Dee")
+        await onboard(user, telegram, "Australia")
+        for number, day in [(1, 0), (2, 7), (3, 21), (4, 35), (5, 49)]:
+            clock.set(clock_start(settings.database_url) + timedelta(days=day, hours=1))
+            await say(user, telegram, "/lesson")
+            assert snapshot(settings.database_url)["state"].flow == f"lesson-{number}"  # type: ignore[attr-defined]
+            user.mark()
+            await walk_until(user, telegram, "What would you like to do?")  # the menu, after the lesson
+            done = snapshot(settings.database_url)["state"].data["lessons_done"]  # type: ignore[attr-defined]
+            assert number in done
+        assert done == [1, 2, 3, 4, 5]
+        assert "all five lessons" in user.new_messages[-1].text
+        assert telegram.unanswered_callbacks() == []
+
+
+def clock_start(database_url: str) -> datetime:
+    consented = snapshot(database_url)["patient"].consented_at  # type: ignore[attr-defined]
+    assert isinstance(consented, datetime)
+    return consented
