@@ -8,7 +8,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message, Update
 
 from dialogs.events import Event, NotText, Press, Text, parse_command
-from paincoach.coach import Coach, Reply
+from paincoach.coach import ACK, Coach, Reply
 from storage.database import Database
 from storage.patients import Person
 
@@ -58,12 +58,46 @@ class PatientHandlers:
     async def on_press(self, query: CallbackQuery, event_update: Update) -> None:
         chat_id = query.message.chat.id if query.message else query.from_user.id
         if query.message is not None and query.message.chat.type != "private":
-            await query.answer()
+            await answer_quietly(query)
             return
         person = Person(query.from_user.id, chat_id, query.from_user.language_code)
         message_id = query.message.message_id if query.message else None
         reply = await self._handle(person, Press(query.data or "", message_id), event_update.update_id)
-        try:
-            await query.answer(text=reply.toast if reply else None)
-        except Exception as error:  # an expired query is not worth more than a log line
-            log.warning("could not answer a button tap: %s", type(error).__name__)
+        await answer_quietly(query, reply.toast if reply else None)
+
+
+class StaffHandlers:
+    """The staff chat's side: acknowledging risk alerts. Only taps in the staff chat count."""
+
+    def __init__(self, coach: Coach, database: Database, staff_chat_id: int | None, wake_sender: object) -> None:
+        self.coach = coach
+        self.database = database
+        self.staff_chat_id = staff_chat_id
+        self.wake_sender = wake_sender
+
+    def router(self) -> Router:
+        router = Router(name="staff")
+        router.callback_query.filter(F.data.startswith(ACK))
+        router.callback_query.register(self.on_acknowledge)
+        return router
+
+    async def on_acknowledge(self, query: CallbackQuery) -> None:
+        in_staff_chat = query.message is not None and query.message.chat.id == self.staff_chat_id
+        alert_id = (query.data or "").removeprefix(ACK)
+        if not in_staff_chat or not alert_id.isdigit():
+            await answer_quietly(query)
+            return
+        name = query.from_user.full_name or str(query.from_user.id)
+        message_id = query.message.message_id if query.message else None
+        answer = await self.database.run(self.coach.acknowledge, int(alert_id), query.from_user.id, name, message_id)
+        if callable(self.wake_sender):
+            self.wake_sender()
+        await answer_quietly(query, answer)
+
+
+async def answer_quietly(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a tap; an expired or unknown query is not worth more than a log line."""
+    try:
+        await query.answer(text=text)
+    except Exception as error:
+        log.warning("could not answer a button tap: %s", type(error).__name__)

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from content.schema import Content, CrisisDirectory, Flow, LocaleContent, Program
+from content.schema import Content, CrisisDirectory, Flow, LocaleContent, Program, SafetyPhrases
 
 Path_ = tuple[str | int, ...]
 
@@ -120,6 +120,7 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
     flows: dict[str, Flow] = {}
     ui: dict[str, str] = {}
     crisis: CrisisDirectory | None = None
+    safety: SafetyPhrases | None = None
 
     def parse(path: Path) -> SourceFile | None:
         try:
@@ -148,6 +149,16 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
         except ValidationError as error:
             problems.extend(_validation_problems(source, error))
 
+    safety_path = folder / "safety.yaml"
+    if not safety_path.exists():
+        problems.append(Problem(safety_path, 1, "missing: the crisis phrases of this language"))
+    elif (source := parse(safety_path)) is not None:
+        sources["safety"] = source
+        try:
+            safety = SafetyPhrases.model_validate(source.data)
+        except ValidationError as error:
+            problems.extend(_validation_problems(source, error))
+
     for path in sorted(
         [*folder.glob("flows/*.yaml"), *folder.glob("lessons/*.yaml"), *folder.glob("resources/*.yaml")]
     ):
@@ -165,9 +176,9 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
         flows[flow.id] = flow
         sources[flow.id] = source
 
-    if crisis is None:
+    if crisis is None or safety is None:
         return None
-    return LoadedLocale(LocaleContent(locale=folder.name, ui=ui, crisis=crisis, flows=flows), sources)
+    return LoadedLocale(LocaleContent(locale=folder.name, ui=ui, crisis=crisis, safety=safety, flows=flows), sources)
 
 
 def _load_program(root: Path, problems: list[Problem]) -> tuple[Program, SourceFile] | None:

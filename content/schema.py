@@ -181,10 +181,17 @@ class CrisisDirectory(Strict):
         return self.countries.get((code or "other").lower(), self.countries["other"])
 
 
+class SafetyPhrases(Strict):
+    """Crisis language to watch for in everything a patient writes."""
+
+    phrases: tuple[str, ...] = Field(min_length=1)
+
+
 class LocaleContent(Strict):
     locale: str
     ui: dict[str, str]
     crisis: CrisisDirectory
+    safety: SafetyPhrases
     flows: dict[str, Flow]
 
     def lessons(self) -> list[Flow]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import textstat  # type: ignore[import-untyped]
+import textstat
 
 from content.render import plain
 from content.schema import Flow, MessageStep, QuestionStep, QuizStep

@@ -44,6 +44,10 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "answer_skipped": frozenset(),
     "answer_too_long": frozenset({"limit"}),
     "staff_question": frozenset({"code", "text"}),
+    "safety_message": CRISIS_VARIABLES,
+    "staff_alert": frozenset({"code", "level", "reason", "excerpt", "count"}),
+    "staff_alert_acknowledge": frozenset(),
+    "staff_alert_acknowledged": frozenset({"by", "time"}),
     "command_start": frozenset(),
     "command_menu": frozenset(),
     "command_lesson": frozenset(),
@@ -57,7 +61,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
 BUTTON_TEXTS = frozenset(
     {
         "menu_start_lesson", "menu_continue_lesson", "menu_help", "menu_progress", "menu_resources",
-        "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no",
+        "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no", "staff_alert_acknowledge",
     }
 )  # fmt: skip
 

@@ -17,6 +17,7 @@ class Send:
 
     text: str
     buttons: tuple[Button, ...] = ()
+    urgent: bool = False  # goes ahead of everything else waiting for this chat
 
 
 @dataclass(frozen=True)
@@ -49,4 +50,17 @@ class NotifyStaff:
     text: str
 
 
-Action = Send | Edit | Toast | SaveAnswer | NotifyStaff
+@dataclass(frozen=True)
+class RaiseAlert:
+    """A risk signal: the guides must be alerted and someone must acknowledge it.
+
+    `level` is "urgent" (act now) or "review" (within one working day); `reason` says what was
+    seen, `excerpt` is what the patient wrote (escaped later), for the guide to judge.
+    """
+
+    level: str
+    reason: str
+    excerpt: str = ""
+
+
+Action = Send | Edit | Toast | SaveAnswer | NotifyStaff | RaiseAlert

@@ -19,9 +19,10 @@ from content.schema import (
     Step,
 )
 from dialogs import callbacks
-from dialogs.actions import Action, Button, Edit, NotifyStaff, SaveAnswer, Send, Toast
+from dialogs.actions import Action, Button, Edit, NotifyStaff, RaiseAlert, SaveAnswer, Send, Toast
 from dialogs.events import Command, Event, NotText, Press, Start, Text
 from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, next_to_open
+from dialogs.safety import crisis_phrase
 from dialogs.state import MENU, MENU_STEP, PatientState, Place, Status
 
 MAX_ANSWER = 4096  # longest answer kept; Telegram itself never sends a longer message
@@ -60,6 +61,9 @@ class _Turn:
     # -- dispatch -------------------------------------------------------------------------
 
     def dispatch(self, event: Event) -> None:
+        written = event.text if isinstance(event, Text) else getattr(event, "args", "") or getattr(event, "payload", "")
+        if written:
+            self.watch_for_crisis(written)
         if isinstance(event, Start):
             self.on_start()
         elif isinstance(event, Command):
@@ -95,6 +99,18 @@ class _Turn:
                 self.open_resources()
             else:
                 self.open_lesson()
+
+    # -- safety ---------------------------------------------------------------------------
+
+    def watch_for_crisis(self, text: str) -> None:
+        """Crisis language anywhere: the safety message first, an urgent alert to the guides,
+        and then the patient's message is handled as usual, so their flow is not broken."""
+        phrase = crisis_phrase(text, self.content.safety.phrases)
+        if phrase is None:
+            return
+        place = f"{self.state.flow or 'start'}/{self.state.step or '-'}"
+        self.actions.append(Send(self.ui("safety_message", **self.crisis_context()), urgent=True))
+        self.actions.append(RaiseAlert("urgent", f"crisis language ({phrase!r}) at {place}", text[:SHOWN_ANSWER]))
 
     # -- /start and consent ---------------------------------------------------------------
 

@@ -9,13 +9,14 @@ import logging
 import signal
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
-from bot.handlers import PatientHandlers
+from bot.handlers import PatientHandlers, StaffHandlers
 from bot.sender import Sender
 from bot.telegram import AiogramTransport, make_bot, set_commands
 from bot.updates import ALLOWED_UPDATES, UpdatePipeline, poll, webhook_app
@@ -23,6 +24,7 @@ from content import load_content
 from paincoach.clock import Clock, SystemClock
 from paincoach.coach import Coach, make_coach, open_database
 from paincoach.settings import Settings
+from scheduler.jobs import build_scheduler
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class TelegramCoach:
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
         sender = Sender(database, AiogramTransport(bot), clock)
         dispatcher = Dispatcher()
+        dispatcher.include_router(StaffHandlers(coach, database, settings.staff_chat_id, sender.wake).router())
         dispatcher.include_router(PatientHandlers(coach, database, sender.wake).router())
         pipeline = UpdatePipeline(coach, database, dispatcher, bot)
         return cls(settings, database, coach, bot, dispatcher, pipeline, sender)
@@ -61,6 +64,10 @@ class TelegramCoach:
         log.info("connected as @%s", me.username)
         await set_commands(self.bot, self.coach.content)
         sender = asyncio.create_task(self.sender.run(), name="sender")
+        scheduler = build_scheduler(
+            self.coach, self.database, timedelta(minutes=self.settings.alert_repeat_minutes), self.sender.wake
+        )
+        scheduler.start()
         await self.pipeline.recover()
         runner: web.AppRunner | None = None
         receiver: asyncio.Task[None] | None = None
@@ -85,6 +92,7 @@ class TelegramCoach:
                 receiver.cancel()
                 with suppress(asyncio.CancelledError):
                     await receiver
+            scheduler.shutdown(wait=False)
             if runner is not None:
                 await runner.cleanup()
             await self.pipeline.idle()

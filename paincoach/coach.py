@@ -6,26 +6,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from content.render import split_for_telegram
+from content.render import plain, render, split_for_telegram
 from content.schema import Content
-from dialogs.actions import Edit, NotifyStaff, SaveAnswer, Send, Toast
+from dialogs.actions import Edit, NotifyStaff, RaiseAlert, SaveAnswer, Send, Toast
 from dialogs.engine import handle
 from dialogs.events import Event
 from paincoach.clock import Clock
 from paincoach.settings import Settings
-from storage import inbox, outbox
+from storage import alerts, inbox, outbox
 from storage.database import Database
 from storage.inbox import Received
-from storage.models import Answer, Patient
+from storage.models import Alert, Answer, Patient
 from storage.outbox import Priority
 from storage.patients import Defaults, Person, StateConflict, find_or_enrol, load_state, save_state
 
 log = logging.getLogger(__name__)
 
+ACK = "ack:"  # button data of an alert's Acknowledge button: ack:<alert id>
 ATTEMPTS = 5  # tries when another worker changed the same patient at the same moment
 
 
@@ -144,6 +146,10 @@ class Coach:
                 )
             elif isinstance(action, NotifyStaff):
                 self._notify_staff(session, action)
+            elif isinstance(action, RaiseAlert):
+                assert patient.id is not None
+                alert = alerts.raise_alert(session, patient.id, action.level, action.reason, action.excerpt, now)
+                self._send_alert(session, alert, patient.code or "")
             elif isinstance(action, Toast):
                 toast = action.text
         return toast
@@ -161,6 +167,72 @@ class Coach:
                 priority=Priority.INTERACTIVE,
                 payload={"text": part, "buttons": []},
             )
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    def _alert_text(self, alert: Alert, code: str) -> str:
+        texts = self.content.for_locale(None).ui
+        return render(
+            texts["staff_alert"],
+            {
+                "code": code,
+                "level": alert.level,
+                "reason": alert.reason,
+                "excerpt": alert.excerpt,
+                "count": alert.raised_count,
+            },
+        )
+
+    def _send_alert(self, session: Session, alert: Alert, code: str) -> None:
+        """The alert goes to the staff chat ahead of everything else, with an Acknowledge button."""
+        if self.staff_chat_id is None:
+            log.error("risk alert %s for %s cannot reach the guides: STAFF_CHAT_ID is not set", alert.id, code)
+            return
+        label = render(self.content.for_locale(None).ui["staff_alert_acknowledge"], {})
+        outbox.enqueue(
+            session,
+            chat_id=self.staff_chat_id,
+            kind="message",
+            now=self.clock.now(),
+            priority=Priority.URGENT,
+            payload={"text": self._alert_text(alert, code), "buttons": [[label, f"{ACK}{alert.id}"]]},
+        )
+        log.warning("risk alert %s (%s) raised for %s", alert.id, alert.level, code)
+
+    def acknowledge(self, alert_id: int, staff_id: int, staff_name: str, message_id: int | None) -> str | None:
+        """A guide acknowledged an alert; returns the short answer to their tap."""
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            alert = alerts.acknowledge(session, alert_id, staff_id, now)
+            if alert is None:
+                return None
+            patient = session.get(Patient, alert.patient_id)
+            code = patient.code if patient else "?"
+            ui = self.content.for_locale(None).ui
+            acknowledged = alert.acknowledged_at or now
+            done = render(ui["staff_alert_acknowledged"], {"by": staff_name, "time": f"{acknowledged:%Y-%m-%d %H:%M}"})
+            if message_id is not None and self.staff_chat_id is not None:
+                outbox.enqueue(
+                    session,
+                    chat_id=self.staff_chat_id,
+                    kind="edit",
+                    now=now,
+                    priority=Priority.URGENT,
+                    payload={"message_id": message_id, "text": f"{self._alert_text(alert, code or '')}\n\n{done}"},
+                )
+            log.info("risk alert %s acknowledged", alert_id)
+            return plain(done)
+
+    def raise_unacknowledged(self, after: timedelta) -> int:
+        """Raise again every alert nobody acknowledged within `after`; returns how many."""
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            due = alerts.due_again(session, now, after)
+            for alert in due:
+                alerts.mark_raised_again(session, alert, now)
+                patient = session.get(Patient, alert.patient_id)
+                self._send_alert(session, alert, patient.code if patient and patient.code else "?")
+            return len(due)
 
     def apologise(self, person: Person) -> None:
         """Tell a patient something went wrong on our side (after an unexpected error)."""

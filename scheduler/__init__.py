@@ -1,5 +1,5 @@
-"""The scheduler: APScheduler jobs for lesson releases, reminders, follow-ups and broadcasts.
+"""The scheduler: APScheduler jobs that act on time passing.
 
-Its jobs arrive with the scheduling work (issue 5); timed messages will go through the same
-outbox as everything else, at `storage.outbox.Priority.SCHEDULED` or `BROADCAST`.
+Today one job: raise again every risk alert nobody acknowledged in time. Lesson releases,
+reminders and broadcasts join it (issue 5); all timed messages go through the outbox.
 """

@@ -87,3 +87,31 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = Field(default=None, max_length=200)
+
+
+class Alert(SQLModel, table=True):
+    """A risk signal the guides must acknowledge; raised again until someone does."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    level: str = Field(max_length=16)  # urgent | review
+    reason: str = Field(max_length=300)
+    excerpt: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    raised_count: int = 1
+    last_raised_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    acknowledged_by: int | None = Field(default=None, sa_type=BigInteger)  # staff Telegram id
+
+
+class AuditEvent(SQLModel, table=True):
+    """What happened, who did it and when: alerts, acknowledgements, and later staff actions."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=64)  # "coach", or "staff:<telegram id>"
+    action: str = Field(max_length=64)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

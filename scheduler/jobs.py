@@ -1,0 +1,44 @@
+"""APScheduler set-up: periodic jobs over state kept in the database, so a restart loses nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from paincoach.coach import Coach
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+SAFETY_SWEEP_SECONDS = 60
+
+
+async def raise_unacknowledged_alerts(
+    coach: Coach, database: Database, after: timedelta, wake_sender: Callable[[], None]
+) -> int:
+    raised = await database.run(coach.raise_unacknowledged, after)
+    if raised:
+        log.warning("raised %d unacknowledged risk alert(s) again", raised)
+        wake_sender()
+    return raised
+
+
+def build_scheduler(
+    coach: Coach, database: Database, alert_repeat: timedelta, wake_sender: Callable[[], None]
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        raise_unacknowledged_alerts,
+        "interval",
+        seconds=SAFETY_SWEEP_SECONDS,
+        args=(coach, database, alert_repeat, wake_sender),
+        id="safety-sweep",
+        replace_existing=True,
+        coalesce=True,  # after downtime, one sweep catches everything up
+        max_instances=1,
+        misfire_grace_time=SAFETY_SWEEP_SECONDS,
+    )
+    return scheduler
