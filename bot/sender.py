@@ -73,6 +73,7 @@ class Sender:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self._stopping = False
+        self._round = asyncio.Lock()  # one round at a time, so drain() waits for a round in progress
 
     def wake(self) -> None:
         """Something was written to the outbox: look now instead of at the next poll."""
@@ -97,6 +98,10 @@ class Sender:
 
     async def send_due(self) -> int:
         """Send one round: the first due message of every chat. Returns how many were tried."""
+        async with self._round:
+            return await self._send_round()
+
+    async def _send_round(self) -> int:
         claimed = await self.database.run(self._claim)
         if not claimed:
             return 0

@@ -29,7 +29,7 @@ from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Tr
 from content.render import render
 from content.schema import Content
 
-COMMANDS = ("start", "lesson", "menu", "progress", "resources", "help", "stop")
+COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "help", "stop")
 SEND_TIMEOUT = 30.0
 
 
@@ -38,12 +38,12 @@ def make_bot(token: str, api_base_url: str, *, timeout: float = SEND_TIMEOUT) ->
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-def keyboard(buttons: list[list[str]]) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: list[list[str]], per_row: int = 1) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data)] for label, data in buttons]
-    )
+    row_size = max(per_row, 1)
+    keys = [InlineKeyboardButton(text=label, callback_data=data) for label, data in buttons]
+    return InlineKeyboardMarkup(inline_keyboard=[keys[i : i + row_size] for i in range(0, len(keys), row_size)])
 
 
 class AiogramTransport:
@@ -67,7 +67,7 @@ class AiogramTransport:
             sent = await self.bot.send_message(
                 chat_id=chat_id,
                 text=payload["text"],
-                reply_markup=keyboard(payload.get("buttons") or []),
+                reply_markup=keyboard(payload.get("buttons") or [], payload.get("per_row", 1)),
                 message_thread_id=payload.get("thread_id"),
                 disable_web_page_preview=True,
             )

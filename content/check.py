@@ -11,8 +11,19 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, meta, nodes
 
 from content.loader import LoadedContent, LoadedLocale, Problem, SourceFile, load_sources
-from content.render import ENVIRONMENT, render, visible_length
-from content.schema import ChoiceStep, EndStep, Flow, MessageStep, QuestionStep, QuizStep, Step
+from content.render import ENVIRONMENT, QUOTED_ANSWER, render, visible_length
+from content.schema import (
+    BreathingStep,
+    ChoiceStep,
+    EndStep,
+    Flow,
+    MessageStep,
+    PickStep,
+    QuestionStep,
+    QuizStep,
+    ScaleStep,
+    Step,
+)
 from content.ui import BUTTON_TEXTS, FLOW_VARIABLES, UI_TEXTS
 from dialogs.callbacks import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
 
@@ -38,7 +49,7 @@ TELEGRAM_TAGS = frozenset(
         "tg-emoji",
     }
 )
-SAMPLE_ANSWER = "x" * 500
+SAMPLE_ANSWER = "x" * QUOTED_ANSWER  # answers are shortened before they are quoted back
 _BARE_ANGLE = re.compile(r"<(?![/a-zA-Z])")  # answers are shortened to 500 characters before they are shown
 
 
@@ -110,6 +121,18 @@ def _check_flow(locale: LoadedLocale, flow: Flow) -> Iterator[Problem]:
     yield from _check_pacing(source, flow)
     yield from _check_choices(locale, source, flow)
     saved = flow.saved_keys()
+    if flow.summary is not None:
+        line = source.line_of(("summary",))
+        yield from _check_template(source.path, line, flow.summary, FLOW_VARIABLES, saved)
+        yield from _check_rendered(source.path, line, flow.summary, _sample_flow_context(locale, saved))
+    if flow.kind == "tool":
+        for step in flow.steps:
+            if isinstance(step, BreathingStep) and step.minutes_from not in saved:
+                yield Problem(
+                    source.path,
+                    _step_line(source, flow, step.id, "minutes_from"),
+                    f"minutes_from: no step saves {step.minutes_from!r}",
+                )
     for step in flow.steps:
         for field, text in _texts(step):
             line = _step_line(source, flow, step.id, *field)
@@ -229,6 +252,12 @@ def _check_choices(locale: LoadedLocale, source: SourceFile, flow: Flow) -> Iter
             choices = [(("options", i, "id"), o.id) for i, o in enumerate(step.options)]
         elif isinstance(step, QuizStep):
             choices = [(("options", i, "id"), q.id) for i, q in enumerate(step.options)]
+        elif isinstance(step, PickStep):
+            choices = [(("options", i, "id"), o.id) for i, o in enumerate(step.options)] + [(("done",), "done")]
+        elif isinstance(step, ScaleStep):
+            choices = [(("max",), str(value)) for value in step.values()]
+        elif isinstance(step, BreathingStep):
+            choices = [(("stop",), "stop"), (("carry_on",), "carry-on")]
         ids = [c for _, c in choices]
         for field, choice in choices:
             line = _step_line(source, flow, step.id, *field)
@@ -270,6 +299,13 @@ def _texts(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
         for i, quiz_option in enumerate(step.options):
             yield ("options", i, "label"), quiz_option.label
             yield ("options", i, "feedback"), quiz_option.feedback
+    elif isinstance(step, PickStep):
+        yield ("done",), step.done
+        for i, option in enumerate(step.options):
+            yield ("options", i, "label"), option.label
+    elif isinstance(step, BreathingStep):
+        for field in ("cue_in", "cue_out", "cue_rest", "finished", "stopped", "stop", "carry_on"):
+            yield (field,), getattr(step, field)
 
 
 def _sample_flow_context(locale: LoadedLocale, saved: set[str]) -> dict[str, Any]:

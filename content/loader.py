@@ -89,7 +89,7 @@ def _validation_problems(source: SourceFile, error: ValidationError) -> Iterator
             len(loc) >= 3
             and loc[0] == "steps"
             and isinstance(loc[2], str)
-            and loc[2] in {"message", "question", "choice", "quiz", "end"}
+            and loc[2] in {"message", "question", "choice", "quiz", "scale", "pick", "breathing", "end"}
         ):
             loc = (*loc[:2], *loc[3:])
         where = ".".join(str(part) for part in loc)
@@ -160,7 +160,12 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
             problems.extend(_validation_problems(source, error))
 
     for path in sorted(
-        [*folder.glob("flows/*.yaml"), *folder.glob("lessons/*.yaml"), *folder.glob("resources/*.yaml")]
+        [
+            *folder.glob("flows/*.yaml"),
+            *folder.glob("lessons/*.yaml"),
+            *folder.glob("resources/*.yaml"),
+            *folder.glob("tools/*.yaml"),
+        ]
     ):
         source = parse(path)
         if source is None:

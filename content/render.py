@@ -11,6 +11,7 @@ from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
 ENVIRONMENT = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+QUOTED_ANSWER = 300  # longest answer quoted back in a message; longer ones end with "…"
 _TAG = re.compile(r"<[^>]+>")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -55,3 +56,7 @@ def split_for_telegram(markup: str, limit: int = 4096) -> list[str]:
         current += line
     parts.append(current)
     return [part.strip() for part in parts if part.strip()]
+
+
+def shortened(answer: str, limit: int = QUOTED_ANSWER) -> str:
+    return answer if len(answer) <= limit else answer[: limit - 1].rstrip() + "…"

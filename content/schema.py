@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 STEP_ID = r"^[a-z0-9][a-z0-9-]*$"
 CHOICE_ID = r"^[a-z0-9_-]+$"
 
-Outcome = Literal["lesson_complete", "consent_given", "consent_declined", "resource_done"]
+Outcome = Literal["lesson_complete", "consent_given", "consent_declined", "resource_done", "entry_saved"]
 
 
 class Strict(BaseModel):
@@ -91,6 +91,60 @@ class QuizStep(Strict):
         return self
 
 
+class ScaleStep(Strict):
+    """A rating on buttons, such as how strong a feeling is (0-100) or how much fear (0-10)."""
+
+    type: Literal["scale"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    save_as: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    min: int = 0
+    max: int = 10
+    step: int = Field(default=1, ge=1)
+    next: str | None = None
+
+    @model_validator(mode="after")
+    def _sensible(self) -> ScaleStep:
+        if self.max <= self.min or len(self.values()) > 21:
+            raise ValueError("a scale needs max above min and at most 21 buttons")
+        return self
+
+    def values(self) -> list[int]:
+        return list(range(self.min, self.max + 1, self.step))
+
+
+class PickStep(Strict):
+    """Several choices ticked on and off on one message, then Done; typed items are added too."""
+
+    type: Literal["pick"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    save_as: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    options: tuple[OptionSpec, ...] = Field(min_length=1)
+    done: str = Field(min_length=1, max_length=64)
+    next: str | None = None
+
+
+class BreathingStep(Strict):
+    """A paced breathing exercise: one message whose cue changes on a timer, with a Stop button."""
+
+    type: Literal["breathing"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)  # shown above the cue
+    minutes_from: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # the answer holding the minutes
+    breathe_in: int = Field(default=3, ge=1, le=10)
+    breathe_out: int = Field(default=3, ge=1, le=10)
+    rest: int = Field(default=1, ge=0, le=10)
+    cue_in: str = Field(min_length=1)
+    cue_out: str = Field(min_length=1)
+    cue_rest: str = Field(min_length=1)
+    finished: str = Field(min_length=1)
+    stopped: str = Field(min_length=1)
+    stop: str = Field(min_length=1, max_length=64)
+    carry_on: str = Field(min_length=1, max_length=64)
+    next: str | None = None
+
+
 class EndStep(Strict):
     type: Literal["end"]
     id: str = Field(pattern=STEP_ID)
@@ -98,22 +152,29 @@ class EndStep(Strict):
     outcome: Outcome
 
 
-Step = Annotated[MessageStep | QuestionStep | ChoiceStep | QuizStep | EndStep, Field(discriminator="type")]
+Step = Annotated[
+    MessageStep | QuestionStep | ChoiceStep | QuizStep | ScaleStep | PickStep | BreathingStep | EndStep,
+    Field(discriminator="type"),
+]
 
 
 class Flow(Strict):
     """A graph of steps the patient walks through: onboarding or a lesson."""
 
     id: str = Field(pattern=STEP_ID)
-    kind: Literal["lesson", "onboarding", "resource"]
+    kind: Literal["lesson", "onboarding", "resource", "tool"]
     number: int | None = Field(default=None, ge=1)
     title: str = Field(min_length=1)
+    unlocked_by: int | None = Field(default=None, ge=1)  # tools: the lesson that unlocks it
+    summary: str | None = None  # tools: how one saved entry reads, from its `answers`
     steps: tuple[Step, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _lessons_are_numbered(self) -> Flow:
         if self.kind == "lesson" and self.number is None:
             raise ValueError("a lesson needs a `number`")
+        if self.kind == "tool" and (self.unlocked_by is None or self.summary is None):
+            raise ValueError("a tool needs `unlocked_by` (a lesson number) and a `summary`")
         return self
 
     @property

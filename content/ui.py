@@ -27,6 +27,18 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "all_lessons_done": frozenset(),
     "next_lesson_not_open": frozenset({"number", "date"}),
     "finish_previous_lesson": frozenset({"number", "previous"}),
+    "menu_tools": frozenset(),
+    "tools_intro": frozenset(),
+    "tools_locked": frozenset(),
+    "tool_page": frozenset({"count"}),
+    "tool_start": frozenset(),
+    "tool_past": frozenset({"count"}),
+    "tool_entry_header": frozenset({"number", "date"}),
+    "pick_added": frozenset({"items"}),
+    "pick_something": frozenset(),
+    "breath_count": frozenset({"number", "total"}),
+    "breathing_in_progress": frozenset(),
+    "progress_tool": frozenset({"title", "count"}),
     "progress_title": frozenset(),
     "progress_done": frozenset({"number", "title"}),
     "progress_in_progress": frozenset({"number", "title"}),
@@ -54,6 +66,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "command_help": frozenset(),
     "command_progress": frozenset(),
     "command_resources": frozenset(),
+    "command_tools": frozenset(),
     "command_stop": frozenset(),
 }
 
@@ -62,6 +75,7 @@ BUTTON_TEXTS = frozenset(
     {
         "menu_start_lesson", "menu_continue_lesson", "menu_help", "menu_progress", "menu_resources",
         "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no", "staff_alert_acknowledge",
+        "menu_tools", "tool_start", "tool_past",
     }
 )  # fmt: skip
 

@@ -18,6 +18,8 @@ class Send:
     text: str
     buttons: tuple[Button, ...] = ()
     urgent: bool = False  # goes ahead of everything else waiting for this chat
+    per_row: int = 1
+    ref: str | None = None  # a name for this message, so timed edits can find it
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,37 @@ class Edit:
 
     message_id: int
     text: str
+    buttons: tuple[Button, ...] = ()
+    per_row: int = 1
+
+
+@dataclass(frozen=True)
+class TimedEdit:
+    after_seconds: int
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduleEdits:
+    """Rewrite the message named `ref` at the given times (a paced exercise); `group` can cancel them."""
+
+    ref: str
+    group: str
+    edits: tuple[TimedEdit, ...]
+
+
+@dataclass(frozen=True)
+class CancelEdits:
+    group: str
+
+
+@dataclass(frozen=True)
+class SaveEntry:
+    """One use of a skills tool: everything the patient entered."""
+
+    tool: str
+    answers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -63,4 +96,4 @@ class RaiseAlert:
     excerpt: str = ""
 
 
-Action = Send | Edit | Toast | SaveAnswer | NotifyStaff | RaiseAlert
+Action = Send | Edit | Toast | SaveAnswer | NotifyStaff | RaiseAlert | ScheduleEdits | CancelEdits | SaveEntry

@@ -6,32 +6,50 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from content.render import plain, render
+from content.render import plain, render, shortened
 from content.schema import (
+    BreathingStep,
     ChoiceStep,
     Content,
     EndStep,
     Flow,
     LocaleContent,
     MessageStep,
+    PickStep,
     QuestionStep,
     QuizStep,
+    ScaleStep,
     Step,
 )
 from dialogs import callbacks
-from dialogs.actions import Action, Button, Edit, NotifyStaff, RaiseAlert, SaveAnswer, Send, Toast
+from dialogs.actions import (
+    Action,
+    Button,
+    CancelEdits,
+    Edit,
+    NotifyStaff,
+    RaiseAlert,
+    SaveAnswer,
+    SaveEntry,
+    ScheduleEdits,
+    Send,
+    TimedEdit,
+    Toast,
+)
 from dialogs.events import Command, Event, NotText, Press, Start, Text
-from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, next_to_open
+from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, local_date, next_to_open
 from dialogs.safety import crisis_phrase
 from dialogs.state import MENU, MENU_STEP, PatientState, Place, Status
 
 MAX_ANSWER = 4096  # longest answer kept; Telegram itself never sends a longer message
-SHOWN_ANSWER = 500  # longest answer quoted back in a message
 MAX_HOPS = 100  # steps one event may walk through; content check rules out loops
 
 # Choices on the coach's own prompts (the menu and the stop question), and menu pages.
 LESSON, HELP, PROGRESS, BACK, OPEN = "lesson", "help", "progress", "back", "open:"
-RESOURCES, REREAD = "resources", "reread"
+RESOURCES, REREAD, TOOLS = "resources", "reread", "tools"
+TOOL, PAST, TYPED = "tool:", "past:", "typed:"
+KEEP_ENTRIES = 20  # recent entries per tool kept in the state for "My past entries"
+SHOW_ENTRIES = 5
 STOP_YES, STOP_NO = "yes", "no"
 
 
@@ -45,6 +63,7 @@ def handle(state: PatientState, event: Event, now: datetime, content: Content) -
     """Decide what one event does to a patient's conversation."""
     turn = _Turn(state, content, now)
     turn.dispatch(event)
+    turn.stop_exercise_left_behind(state)
     return Outcome(turn.state, tuple(turn.actions))
 
 
@@ -82,7 +101,7 @@ class _Turn:
             self.on_start()
         elif name == "help":
             self.say("help", **self.crisis_context())
-        elif name not in ("menu", "lesson", "stop", "progress", "resources"):
+        elif name not in ("menu", "lesson", "stop", "progress", "resources", "tools"):
             self.say("unknown_command", command="/" + name)
         elif self.state.status == Status.NEW and name != "stop":
             self.on_start()
@@ -97,6 +116,8 @@ class _Turn:
                 self.send(self.progress())
             elif name == "resources":
                 self.open_resources()
+            elif name == "tools":
+                self.show_menu(step=TOOLS)
             else:
                 self.open_lesson()
 
@@ -110,7 +131,7 @@ class _Turn:
             return
         place = f"{self.state.flow or 'start'}/{self.state.step or '-'}"
         self.actions.append(Send(self.ui("safety_message", **self.crisis_context()), urgent=True))
-        self.actions.append(RaiseAlert("urgent", f"crisis language ({phrase!r}) at {place}", text[:SHOWN_ANSWER]))
+        self.actions.append(RaiseAlert("urgent", f"crisis language ({phrase!r}) at {place}", shortened(text, 1000)))
 
     # -- /start and consent ---------------------------------------------------------------
 
@@ -246,6 +267,26 @@ class _Turn:
             self.save(flow, step, step.id, f"{quiz_option.id} ({verdict})")
             self.send(self.text(quiz_option.feedback))
             self.go_on(flow, step)
+        elif isinstance(step, ScaleStep):
+            if choice.lstrip("-").isdigit() and int(choice) in step.values():
+                self.toast(None)
+                self.mark_chosen(message_id, self.text(step.text), choice)
+                self.save(flow, step, step.save_as, choice)
+                self.go_on(flow, step)
+            else:
+                self.toast("stale_button")
+        elif isinstance(step, PickStep):
+            self.on_pick(flow, step, choice, message_id)
+        elif isinstance(step, BreathingStep) and choice in ("stop", "carry-on"):
+            self.toast(None)
+            head = self.text(step.text)
+            if choice == "stop":
+                self.actions.append(CancelEdits(self.exercise_group()))
+                self.edit(message_id, f"{head}\n\n{self.text(step.stopped)}")
+            else:
+                self.edit(message_id, f"{head}\n\n{self.text(step.finished)}")
+            self.save(flow, step, "completed", "yes" if choice == "carry-on" else "stopped")
+            self.go_on(flow, step)
         elif isinstance(step, QuestionStep) and step.skip and choice == "skip":
             self.toast(None)
             self.mark_chosen(message_id, self.text(step.text), step.skip)
@@ -277,6 +318,21 @@ class _Turn:
         flow, step = self.current()
         if self.state.overlay is None and isinstance(step, QuestionStep) and flow is not None:
             self.answer_question(flow, step, text)
+            return
+        if self.state.overlay is None and isinstance(step, PickStep) and text.strip():
+            item = TYPED + " ".join(text.split())[:200]
+            if item not in self.state.picking:
+                self.state = replace(self.state, picking=(*self.state.picking, item))
+            self.show_current()
+            return
+        if self.state.overlay is None and isinstance(step, ScaleStep) and flow is not None:
+            number = text.strip().rstrip("%")
+            if number.lstrip("-").isdigit() and step.min <= int(number) <= step.max:
+                self.save(flow, step, step.save_as, str(int(number)))
+                self.go_on(flow, step)
+                return
+        if self.state.overlay is None and isinstance(step, BreathingStep):
+            self.say("breathing_in_progress")
             return
         self.say("reprompt_buttons")
         self.show_current()
@@ -314,7 +370,21 @@ class _Turn:
                 if v.status == LessonStatus.DONE
             ]
             choices.append((self.ui("menu_back"), BACK))
+        elif step == TOOLS:
+            tools = self.unlocked_tools()
+            text = self.ui("tools_intro" if tools else "tools_locked")
+            choices = [(flow.title, TOOL + flow.id) for flow in tools]
+            choices.append((self.ui("menu_back"), BACK))
+        elif step.startswith(TOOLS + "/") and step.removeprefix(TOOLS + "/") in self.content.flows:
+            tool = self.content.flows[step.removeprefix(TOOLS + "/")]
+            count = len(self.state.entries.get(tool.id, []))
+            text = f"<b>{self.text(tool.title)}</b>\n" + self.ui("tool_page", count=count)
+            choices = [(self.ui("tool_start"), OPEN + tool.id)]
+            if count:
+                choices.append((self.ui("tool_past", count=count), PAST + tool.id))
+            choices.append((self.ui("menu_back"), BACK))
         else:
+            self.state = replace(self.state, step=MENU_STEP)
             text, choices = self.main_menu()
         self.send(text, choices, prompt)
 
@@ -331,6 +401,8 @@ class _Turn:
         elif views:
             text = self.ui("all_lessons_done") + "\n\n" + text
         choices.append((self.ui("menu_progress"), PROGRESS))
+        if self.unlocked_tools():
+            choices.append((self.ui("menu_tools"), TOOLS))
         if self.resources():
             choices.append((self.ui("menu_resources"), RESOURCES))
         if any(v.status == LessonStatus.DONE for v in views):
@@ -347,16 +419,31 @@ class _Turn:
         elif step == MENU_STEP and choice == PROGRESS:
             self.toast(None)
             self.send(self.progress())
-        elif step == MENU_STEP and choice in (RESOURCES, REREAD):
+        elif step == MENU_STEP and choice in (RESOURCES, REREAD, TOOLS):
             self.toast(None)
             self.clear_buttons(message_id, self.ui("menu"))
             self.show_menu(step=choice)
         elif step == MENU_STEP and choice == HELP:
             self.toast(None)
             self.say("help", **self.crisis_context())
-        elif step in (RESOURCES, REREAD) and choice == BACK:
+        elif step in (RESOURCES, REREAD, TOOLS) and choice == BACK:
             self.toast(None)
             self.show_menu()
+        elif step and step.startswith(TOOLS + "/") and choice == BACK:
+            self.toast(None)
+            self.show_menu(step=TOOLS)
+        elif step == TOOLS and choice.startswith(TOOL) and self.is_unlocked(choice.removeprefix(TOOL)):
+            self.toast(None)
+            self.show_menu(step=f"{TOOLS}/{choice.removeprefix(TOOL)}")
+        elif step == f"{TOOLS}/{choice.removeprefix(PAST)}" and choice.startswith(PAST):
+            self.toast(None)
+            self.send(self.past_entries(self.content.flows[choice.removeprefix(PAST)]))
+        elif step == f"{TOOLS}/{choice.removeprefix(OPEN)}" and self.is_unlocked(choice.removeprefix(OPEN)):
+            tool = self.content.flows[choice.removeprefix(OPEN)]
+            self.toast(None)
+            self.clear_buttons(message_id, f"<b>{self.text(tool.title)}</b>")
+            self.state = replace(self.state, answers={**self.state.answers, tool.id: {}}, picking=())
+            self.go(tool, tool.first)
         elif step in (RESOURCES, REREAD) and choice.startswith(OPEN) and self.may_open(step, choice[len(OPEN) :]):
             flow = self.content.flows[choice[len(OPEN) :]]
             self.toast(None)
@@ -413,11 +500,123 @@ class _Turn:
             if view.status == LessonStatus.LOCKED and view.opens is not None:
                 context["date"] = self.day(view.opens)
             lines.append(self.ui(f"progress_{view.status.value}", **context))
+        used = [(tool.title, len(self.state.entries.get(tool.id, []))) for tool in self.tools()]
+        if any(count for _, count in used):
+            lines.append("")
+            lines += [self.ui("progress_tool", title=title, count=count) for title, count in used if count]
         return "\n".join(lines)
 
     @staticmethod
     def day(moment: date) -> str:
         return f"{moment:%A} {moment.day} {moment:%B}"
+
+    # -- skills tools -------------------------------------------------------------------
+
+    def tools(self) -> list[Flow]:
+        return sorted(
+            (f for f in self.content.flows.values() if f.kind == "tool"), key=lambda f: (f.unlocked_by or 0, f.title)
+        )
+
+    def reached(self) -> int:
+        """The highest lesson the patient has started or finished."""
+        place = self.state.lesson_place
+        current = self.content.flows[place.flow].number or 0 if place and place.flow in self.content.flows else 0
+        return max([current, *self.state.lessons_done])
+
+    def unlocked_tools(self) -> list[Flow]:
+        reached = self.reached()
+        return [tool for tool in self.tools() if (tool.unlocked_by or 0) <= reached]
+
+    def is_unlocked(self, flow_id: str) -> bool:
+        return any(tool.id == flow_id for tool in self.unlocked_tools())
+
+    def past_entries(self, tool: Flow) -> str:
+        entries = self.state.entries.get(tool.id, [])[-SHOW_ENTRIES:]
+        parts = []
+        for number, entry in reversed(
+            list(enumerate(entries, start=len(self.state.entries[tool.id]) - len(entries) + 1))
+        ):
+            header = self.ui("tool_entry_header", number=number, date=entry.get("_saved", ""))
+            body = render(tool.summary or "", {**self.template_context(), "answers": entry})
+            parts.append(f"{header}\n{body}")
+        return "\n\n".join(parts)
+
+    def pick_view(self, step: PickStep) -> tuple[str, list[tuple[str, str]]]:
+        picked = self.state.picking
+        choices = [(("✅ " if o.id in picked else "▫️ ") + plain(self.text(o.label)), o.id) for o in step.options]
+        choices.append((self.text(step.done), "done"))
+        text = self.text(step.text)
+        typed = [p.removeprefix(TYPED) for p in picked if p.startswith(TYPED)]
+        if typed:
+            text += "\n\n" + self.ui("pick_added", items=typed)
+        return text, choices
+
+    def on_pick(self, flow: Flow, step: PickStep, choice: str, message_id: int | None) -> None:
+        labels = {o.id: plain(self.text(o.label)) for o in step.options}
+        if choice == "done":
+            chosen = [labels.get(p, p.removeprefix(TYPED)) for p in self.state.picking]
+            if not chosen:
+                self.toast("pick_something")
+                return
+            self.toast(None)
+            answer = "; ".join(chosen)
+            self.state = replace(self.state, picking=())
+            self.mark_chosen(message_id, self.text(step.text), answer)
+            self.save(flow, step, step.save_as, answer)
+            self.go_on(flow, step)
+        elif choice in labels:
+            self.toast(None)
+            picked = self.state.picking
+            picked = tuple(p for p in picked if p != choice) if choice in picked else (*picked, choice)
+            self.state = replace(self.state, picking=picked)
+            text, choices = self.pick_view(step)
+            self.edit(message_id, text, choices)
+        else:
+            self.toast("stale_button")
+
+    def exercise_group(self) -> str:
+        return f"breathing-{self.state.prompt}"
+
+    def start_breathing(self, flow: Flow, step: BreathingStep, prompt: int) -> None:
+        """One message, its cue rewritten on a timer: in, out, rest, for the minutes chosen."""
+        chosen = self.state.answers.get(flow.id, {}).get(step.minutes_from, "3")
+        minutes = min(max(int(chosen) if chosen.isdigit() else 3, 1), 10)
+        head = self.text(step.text)
+        stop = [(self.text(step.stop), "stop")]
+        cycle = step.breathe_in + step.breathe_out + step.rest
+        breaths = max(1, minutes * 60 // cycle)
+
+        def cue(text: str, breath: int) -> str:
+            return f"{head}\n\n<b>{self.text(text)}</b>\n{self.ui('breath_count', number=breath, total=breaths)}"
+
+        group = self.exercise_group()
+        edits: list[TimedEdit] = []
+        buttons = self.buttons(stop, prompt)
+        for breath in range(1, breaths + 1):
+            start = (breath - 1) * cycle
+            if breath > 1:
+                edits.append(TimedEdit(start, cue(step.cue_in, breath), buttons))
+            edits.append(TimedEdit(start + step.breathe_in, cue(step.cue_out, breath), buttons))
+            if step.rest:
+                edits.append(TimedEdit(start + step.breathe_in + step.breathe_out, cue(step.cue_rest, breath), buttons))
+        finished = f"{head}\n\n{self.text(step.finished)}"
+        edits.append(
+            TimedEdit(breaths * cycle, finished, self.buttons([(self.text(step.carry_on), "carry-on")], prompt))
+        )
+        self.send(cue(step.cue_in, 1), stop, prompt, ref=group)
+        self.actions.append(ScheduleEdits(group, group, tuple(edits)))
+
+    def stop_exercise_left_behind(self, before: PatientState) -> None:
+        """Leaving a running exercise any other way (menu, /stop, a command) stops its cues."""
+        flow = self.content.flows.get(before.flow or "")
+        if flow is None or not before.step or not flow.has_step(before.step):
+            return
+        if not isinstance(flow.step(before.step), BreathingStep):
+            return
+        moved = (self.state.flow, self.state.step, self.state.prompt) != (before.flow, before.step, before.prompt)
+        group = f"breathing-{before.prompt}"
+        if moved and not any(isinstance(a, CancelEdits) and a.group == group for a in self.actions):
+            self.actions.append(CancelEdits(group))
 
     # -- walking a flow -------------------------------------------------------------------
 
@@ -463,6 +662,20 @@ class _Turn:
             awaiting = "text"
             if step.skip:
                 choices = [(step.skip, "skip")]
+        elif isinstance(step, ScaleStep):
+            self.state = replace(self.state, awaiting="button")
+            values = [(str(v), str(v)) for v in step.values()]
+            self.send(self.text(step.text), values, prompt, per_row=6 if len(values) > 6 else len(values))
+            return
+        elif isinstance(step, PickStep):
+            self.state = replace(self.state, awaiting="button")
+            text, picks = self.pick_view(step)
+            self.send(text, picks, prompt)
+            return
+        elif isinstance(step, BreathingStep):
+            self.state = replace(self.state, awaiting="button")
+            self.start_breathing(flow, step, prompt)
+            return
         self.state = replace(self.state, awaiting=awaiting)  # type: ignore[arg-type]
         self.send(self.text(step.text), [(self.text(label), data) for label, data in choices], prompt)
 
@@ -480,6 +693,15 @@ class _Turn:
             self.show_menu()
         elif step.outcome == "resource_done":
             self.show_menu()
+        elif step.outcome == "entry_saved":
+            entry = {
+                **self.state.answers.get(flow.id, {}),
+                "_saved": self.day(local_date(self.now, self.state.timezone)),
+            }
+            recent = [*self.state.entries.get(flow.id, []), entry][-KEEP_ENTRIES:]
+            self.actions.append(SaveEntry(flow.id, entry))
+            self.state = replace(self.state, entries={**self.state.entries, flow.id: recent}, picking=())
+            self.show_menu(step=f"{TOOLS}/{flow.id}")
 
     def show_current(self, *, fresh: bool = False) -> None:
         """Show again what the patient is being asked now; `fresh` makes older buttons stale."""
@@ -516,9 +738,24 @@ class _Turn:
         self.state = replace(self.state, prompt=self.state.prompt + 1)
         return self.state.prompt
 
-    def send(self, text: str, choices: list[tuple[str, str]] | None = None, prompt: int = 0) -> None:
-        buttons = tuple(Button(plain(label), callbacks.encode(prompt, data)) for label, data in choices or ())
-        self.actions.append(Send(text, buttons))
+    def send(
+        self,
+        text: str,
+        choices: list[tuple[str, str]] | None = None,
+        prompt: int = 0,
+        *,
+        per_row: int = 1,
+        ref: str | None = None,
+    ) -> None:
+        self.actions.append(Send(text, self.buttons(choices, prompt), per_row=per_row, ref=ref))
+
+    @staticmethod
+    def buttons(choices: list[tuple[str, str]] | None, prompt: int) -> tuple[Button, ...]:
+        return tuple(Button(plain(label), callbacks.encode(prompt, data)) for label, data in choices or ())
+
+    def edit(self, message_id: int | None, text: str, choices: list[tuple[str, str]] | None = None) -> None:
+        if message_id is not None:
+            self.actions.append(Edit(message_id, text, self.buttons(choices, self.state.prompt)))
 
     def say(self, key: str, **context: Any) -> None:
         self.send(self.ui(key, **context))
@@ -540,7 +777,7 @@ class _Turn:
 
     def save(self, flow: Flow, step: Step, key: str, value: str) -> None:
         self.actions.append(SaveAnswer(flow.id, step.id, key, value))
-        self.state = self.state.with_answer(flow.id, key, value[:SHOWN_ANSWER])
+        self.state = self.state.with_answer(flow.id, key, shortened(value))
 
     def ui(self, key: str, **context: Any) -> str:
         return render(self.content.ui[key], context)
@@ -549,10 +786,12 @@ class _Turn:
         country = self.content.crisis.for_country(self.state.country)
         return {"crisis_contacts": country.contacts, "country_name": country.name}
 
-    def text(self, template: str) -> str:
-        context = {
+    def template_context(self) -> dict[str, Any]:
+        return {
             **self.crisis_context(),
             "answers": self.state.answers.get(self.state.flow or "", {}),
             "code": self.state.code,
         }
-        return render(template, context)
+
+    def text(self, template: str) -> str:
+        return render(template, self.template_context())

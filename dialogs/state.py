@@ -45,6 +45,8 @@ class PatientState:
     lesson_place: Place | None = None  # where the patient is in the lesson they are taking
     lessons_done: tuple[int, ...] = ()
     answers: dict[str, dict[str, str]] = field(default_factory=dict)  # flow -> key -> text
+    picking: tuple[str, ...] = ()  # what is ticked so far on the current `pick` step
+    entries: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # tool -> recent entries
 
     @property
     def consented(self) -> bool:
@@ -68,6 +70,8 @@ class PatientState:
             "lesson_place": asdict(self.lesson_place) if self.lesson_place else None,
             "lessons_done": list(self.lessons_done),
             "answers": self.answers,
+            "picking": list(self.picking),
+            "entries": self.entries,
         }
 
     @staticmethod
@@ -80,4 +84,6 @@ class PatientState:
             "lesson_place": Place(**place) if place else None,
             "lessons_done": tuple(int(n) for n in data.get("lessons_done", ())),
             "answers": {str(f): dict(a) for f, a in data.get("answers", {}).items()},
+            "picking": tuple(data.get("picking", ())),
+            "entries": {str(t): [dict(e) for e in entries] for t, entries in data.get("entries", {}).items()},
         }

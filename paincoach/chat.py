@@ -34,21 +34,25 @@ class ConsoleTransport:
         self.buttons_message_id = 0
 
     async def deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
-        if kind == "edit":
+        if kind == "edit" and not payload.get("buttons"):
             return Delivered(int(payload["message_id"]))  # the choice was already echoed
+        if kind == "edit":  # ticks changed, or a breathing cue: show the message again
+            self.show(payload["text"], payload["buttons"], int(payload["message_id"]))
+            return Delivered(int(payload["message_id"]))
         self.message_id += 1
-        text = payload["text"]
+        self.show(payload["text"], payload.get("buttons") or [], self.message_id)
+        return Delivered(self.message_id)
+
+    def show(self, text: str, buttons: list[list[str]], message_id: int) -> None:
         if self.colour:
             text = BOLD.sub(lambda m: f"\033[1m{m.group(1)}\033[0m", text)
         print("\n" + plain(text), file=self.out)
-        buttons = payload.get("buttons") or []
         if buttons:
             self.buttons = buttons
-            self.buttons_message_id = self.message_id
+            self.buttons_message_id = message_id
             for number, (label, _data) in enumerate(buttons, start=1):
                 print(f"  [{number}] {label}", file=self.out)
         self.out.flush()
-        return Delivered(self.message_id)
 
     def event_for(self, line: str) -> Event | None:
         line = line.strip()
@@ -69,7 +73,7 @@ async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[
     clock = SystemClock()
     coach = make_coach(settings, database, content, clock)
     transport = ConsoleTransport(out, colour=out.isatty())
-    sender = Sender(database, transport, clock, rate=1000)
+    sender = Sender(database, transport, clock, rate=1000, poll_interval=0.2)
     reader = read or (lambda: input("\n> "))
     print(
         "paincoach terminal chat: type a number to tap a button, /help for commands, Ctrl-D to leave.",
@@ -77,6 +81,7 @@ async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[
     )
     loop = asyncio.get_running_loop()
     event: Event | None = parse_command("/start")
+    timed = asyncio.create_task(sender.run())  # timed messages, such as breathing cues
     try:
         while True:
             if event is not None:
@@ -90,5 +95,8 @@ async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[
                 break
             event = transport.event_for(line)
     finally:
+        sender.stop()
+        await timed
+        await sender.drain()  # what is due, even if the background task had not got to it
         print("\nBye for now.", file=out)
         database.dispose()

@@ -13,7 +13,17 @@ from sqlmodel import Session
 
 from content.render import plain, render, split_for_telegram
 from content.schema import Content
-from dialogs.actions import Edit, NotifyStaff, RaiseAlert, SaveAnswer, Send, Toast
+from dialogs.actions import (
+    CancelEdits,
+    Edit,
+    NotifyStaff,
+    RaiseAlert,
+    SaveAnswer,
+    SaveEntry,
+    ScheduleEdits,
+    Send,
+    Toast,
+)
 from dialogs.engine import handle
 from dialogs.events import Event
 from paincoach.clock import Clock
@@ -21,7 +31,7 @@ from paincoach.settings import Settings
 from storage import alerts, inbox, outbox
 from storage.database import Database
 from storage.inbox import Received
-from storage.models import Alert, Answer, Patient
+from storage.models import Alert, Answer, Patient, ToolEntry
 from storage.outbox import Priority
 from storage.patients import Defaults, Person, StateConflict, find_or_enrol, load_state, save_state
 
@@ -109,41 +119,45 @@ class Coach:
     def _apply(self, session: Session, patient: Patient, actions: Sequence[object]) -> str | None:
         now = self.clock.now()
         toast: str | None = None
+        named: dict[str, int] = {}  # Send.ref -> its outbox row, for timed edits of that message
         for action in actions:
             if isinstance(action, Send):
-                parts = split_for_telegram(action.text)
-                for index, part in enumerate(parts):
-                    last = index == len(parts) - 1
-                    buttons = [[b.label, b.data] for b in action.buttons] if last else []
-                    outbox.enqueue(
-                        session,
-                        chat_id=patient.chat_id,
-                        kind="message",
-                        now=now,
-                        patient_id=patient.id,
-                        payload={"text": part, "buttons": buttons, "typing": True},
-                    )
+                named_row = self._send(session, patient, action)
+                if action.ref is not None:
+                    named[action.ref] = named_row
             elif isinstance(action, Edit):
                 outbox.enqueue(
-                    session,
-                    chat_id=patient.chat_id,
-                    kind="edit",
-                    now=now,
-                    patient_id=patient.id,
-                    payload={"message_id": action.message_id, "text": split_for_telegram(action.text)[0]},
-                )
+                    session, chat_id=patient.chat_id, kind="edit", now=now, patient_id=patient.id,
+                    payload={
+                        "message_id": action.message_id,
+                        "text": split_for_telegram(action.text)[0],
+                        "buttons": [[b.label, b.data] for b in action.buttons],
+                        "per_row": action.per_row,
+                    },
+                )  # fmt: skip
+            elif isinstance(action, ScheduleEdits):
+                for edit in action.edits:
+                    outbox.enqueue(
+                        session, chat_id=patient.chat_id, kind="edit", patient_id=patient.id,
+                        now=now + timedelta(seconds=edit.after_seconds), priority=Priority.SCHEDULED,
+                        cue_group=f"{patient.id}:{action.group}",
+                        payload={
+                            "message_ref": named[action.ref],
+                            "text": edit.text,
+                            "buttons": [[b.label, b.data] for b in edit.buttons],
+                        },
+                    )  # fmt: skip
+            elif isinstance(action, CancelEdits):
+                outbox.cancel_group(session, f"{patient.id}:{action.group}")
             elif isinstance(action, SaveAnswer):
                 assert patient.id is not None
                 session.add(
-                    Answer(
-                        patient_id=patient.id,
-                        flow=action.flow,
-                        step=action.step,
-                        key=action.key,
-                        value=action.value,
-                        created_at=now,
-                    )
-                )
+                    Answer(patient_id=patient.id, flow=action.flow, step=action.step, key=action.key,
+                           value=action.value, created_at=now)
+                )  # fmt: skip
+            elif isinstance(action, SaveEntry):
+                assert patient.id is not None
+                session.add(ToolEntry(patient_id=patient.id, tool=action.tool, data=action.answers, created_at=now))
             elif isinstance(action, NotifyStaff):
                 self._notify_staff(session, action)
             elif isinstance(action, RaiseAlert):
@@ -153,6 +167,27 @@ class Coach:
             elif isinstance(action, Toast):
                 toast = action.text
         return toast
+
+    def _send(self, session: Session, patient: Patient, action: Send) -> int:
+        """Queue a message (split if too long, buttons on the last part); returns the last part's row."""
+        parts = split_for_telegram(action.text)
+        row = None
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            row = outbox.enqueue(
+                session, chat_id=patient.chat_id, kind="message", now=self.clock.now(), patient_id=patient.id,
+                payload={
+                    "text": part,
+                    "buttons": [[b.label, b.data] for b in action.buttons] if last else [],
+                    "per_row": action.per_row,
+                    "typing": not action.urgent,
+                },
+                priority=Priority.URGENT if action.urgent else Priority.INTERACTIVE,
+            )  # fmt: skip
+        assert row is not None
+        session.flush()
+        assert row.id is not None
+        return row.id
 
     def _notify_staff(self, session: Session, action: NotifyStaff) -> None:
         if self.staff_chat_id is None:

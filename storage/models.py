@@ -87,6 +87,7 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
     error: str | None = Field(default=None, max_length=200)
+    cue_group: str | None = Field(default=None, max_length=64, index=True)  # timed edits that can be cancelled
 
 
 class Alert(SQLModel, table=True):
@@ -115,3 +116,15 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ToolEntry(SQLModel, table=True):
+    """One use of a skills tool: a thought record, a pacing plan, a breathing session..."""
+
+    __tablename__ = "tool_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    tool: str = Field(max_length=64, index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -45,8 +45,10 @@ def enqueue(
     now: datetime,
     priority: Priority = Priority.INTERACTIVE,
     patient_id: int | None = None,
+    cue_group: str | None = None,
 ) -> OutboxMessage:
     message = OutboxMessage(
+        cue_group=cue_group,
         patient_id=patient_id,
         chat_id=chat_id,
         kind=kind,
@@ -78,15 +80,23 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         if row.chat_id in seen:
             continue
         seen.add(row.chat_id)
-        if row.not_before > now:  # in flight (leased) or waiting for a retry
+        if row.not_before > now:  # in flight (leased), waiting for a retry, or timed for later
             continue
         assert row.id is not None
+        payload = dict(row.payload)
+        if "message_ref" in payload:  # an edit of a message sent earlier from this outbox
+            named = session.get(OutboxMessage, payload["message_ref"])
+            if named is None or named.status in ("failed", "blocked", "cancelled"):
+                row.status = "cancelled"
+                session.add(row)
+                continue
+            if named.telegram_message_id is None:
+                continue  # not sent yet: it goes first
+            payload["message_id"] = named.telegram_message_id
         row.status = "sending"
         row.not_before = now + LEASE
         session.add(row)
-        claimed.append(
-            Claimed(row.id, row.chat_id, row.patient_id, row.kind, row.payload, row.attempts, row.created_at)
-        )
+        claimed.append(Claimed(row.id, row.chat_id, row.patient_id, row.kind, payload, row.attempts, row.created_at))
         if len(claimed) >= limit:
             break
     return claimed
@@ -126,6 +136,16 @@ def mark_unreachable(session: Session, chat_id: int, now: datetime) -> int:
         update(OutboxMessage)
         .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status).in_(("pending", "sending")))
         .values(status="blocked", error="blocked by the user")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel_group(session: Session, group: str) -> int:
+    """Cancel timed messages not yet sent (a breathing exercise the patient stopped)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.cue_group) == group, col(OutboxMessage.status) == "pending")
+        .values(status="cancelled")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
