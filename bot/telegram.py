@@ -59,7 +59,7 @@ class AiogramTransport:
                     chat_id=chat_id,
                     message_id=int(payload["message_id"]),
                     text=payload["text"],
-                    reply_markup=None,
+                    reply_markup=keyboard(payload.get("buttons") or [], payload.get("per_row", 1)),
                 )
                 return Delivered(int(payload["message_id"]))
             if payload.get("typing") and chat_id > 0:

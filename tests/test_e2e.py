@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
+from sqlmodel import select
 
 from content.render import visible_length
+from paincoach.clock import ManualClock
+from storage.database import Database
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, snapshot, tap, walk_until
 from tests.fakes.telegram import FakeTelegram, FakeUser
 
@@ -270,10 +274,6 @@ def free_port() -> int:
 
 
 async def test_a_patient_walks_all_five_lessons_as_they_open(telegram: FakeTelegram, tmp_path: Path) -> None:
-    from datetime import timedelta
-
-    from paincoach.clock import ManualClock
-
     clock = ManualClock()
     settings = settings_for(telegram, tmp_path)
     async with running_coach(settings, clock):
@@ -289,7 +289,104 @@ async def test_a_patient_walks_all_five_lessons_as_they_open(telegram: FakeTeleg
             assert number in done
         assert done == [1, 2, 3, 4, 5]
         assert "all five lessons" in user.new_messages[-1].text
+
+        # Every skills tool, used once, as the homework asks.
+        tools = [
+            "Symptom cycle map", "Thought record", "Controlled breathing", "Pleasant activity planner",
+            "Pacing plan", "Graded activity ladder", "Staying-well plan",
+        ]  # fmt: skip
+        for title in tools:
+            await use_tool(user, telegram, clock, title)
+        entries = tool_entries(settings.database_url)
+        assert sorted(entries) == sorted(
+            ["tool-symptom-cycle", "tool-thought-record", "tool-breathing", "tool-activity-planner",
+             "tool-pacing-plan", "tool-activity-ladder", "tool-staying-well"]
+        )  # fmt: skip
+        await say(user, telegram, "/progress")
+        assert "Thought record: used 1 time" in last(user).text
         assert telegram.unanswered_callbacks() == []
+
+
+async def use_tool(user: FakeUser, telegram: FakeTelegram, clock: ManualClock, title: str) -> None:
+    """Open a tool from /tools and go through it as a patient would, to its saved entry."""
+    await say(user, telegram, "/tools")
+    await tap(user, telegram, title)
+    await tap(user, telegram, label_with(user, "Start"))
+    for _ in range(40):
+        message = last(user)
+        labels = [text for row in message.buttons for text, _ in row]
+        if "used it once" in message.text:
+            return
+        if labels and labels[0].startswith("▫️"):  # a pick: tick one, then done
+            await tap(user, telegram, labels[0])
+            await tap(user, telegram, [t for row in last(user).buttons for t, _ in row][-1])
+        elif any("Stop" in label for label in labels):  # breathing: let a cue pass, then finish it
+            clock.advance(timedelta(seconds=4))
+            await user.wait_for_text("Breathe out", timeout=10)
+            clock.advance(timedelta(minutes=10))
+            await telegram.wait_for(lambda: "Continue" in str(user.buttons()), timeout=10)
+            await tap(user, telegram, label_with(user, "Continue"))
+        elif labels and not labels[0].lower().startswith("skip"):
+            await tap(user, telegram, labels[0])
+        else:
+            await say(user, telegram, "A few honest words")
+    raise AssertionError(f"{title} never saved an entry; last: {last(user).text[:200]!r}")
+
+
+def tool_entries(database_url: str) -> list[str]:
+    from storage.models import ToolEntry
+
+    database = Database(database_url)
+    try:
+        with database.transaction() as session:
+            return [entry.tool for entry in session.exec(select(ToolEntry)).all()]
+    finally:
+        database.dispose()
+
+
+async def test_a_stopped_breathing_exercise_sends_nothing_more(telegram: FakeTelegram, tmp_path: Path) -> None:
+    clock = ManualClock()
+    settings = settings_for(telegram, tmp_path)
+    async with running_coach(settings, clock):
+        user = telegram.user(4545)
+        await onboard(user, telegram)
+        await tap(user, telegram, label_with(user, "lesson 1"))
+        reach_lesson_three(settings.database_url)  # the breathing tool opens with lesson 3
+        await say(user, telegram, "/tools")
+        await tap(user, telegram, "Controlled breathing")
+        await tap(user, telegram, label_with(user, "Start"))
+        await walk_to_button(user, telegram, "2 minutes")
+        await tap(user, telegram, "2 minutes")
+        exercise = last(user)
+        assert "Breathe in" in exercise.text
+        clock.advance(timedelta(seconds=4))
+        await user.wait_for_text("Breathe out", timeout=10)
+        query = user.press("⏹ Stop", message_id=exercise.message_id)
+        await user.wait_answered(query)
+        await settle(telegram)
+        edits_at_stop = len(telegram.calls_of("editMessageText"))
+        clock.advance(timedelta(minutes=10))
+        await asyncio.sleep(2.5)  # the sender looks every second: give it time to send anything left
+        await settle(telegram)
+        later = telegram.calls_of("editMessageText")[edits_at_stop:]
+        assert later == [], "nothing more after Stop"
+        stopped = next(m for m in user.messages if m.message_id == exercise.message_id)
+        assert "Breathe" not in stopped.text
+        assert stopped.buttons == []
+
+
+def reach_lesson_three(database_url: str) -> None:
+    from storage.models import DialogState
+
+    database = Database(database_url)
+    try:
+        with database.transaction() as session:
+            state = session.exec(select(DialogState)).one()
+            state.data = {**state.data, "lessons_done": [1, 2], "lesson_place": {"flow": "lesson-3", "step": "welcome"}}
+            state.version += 1
+            session.add(state)
+    finally:
+        database.dispose()
 
 
 def clock_start(database_url: str) -> datetime:
