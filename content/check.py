@@ -62,11 +62,12 @@ def check_directory(root: Path, default_locale: str) -> list[Problem]:
 
 def check_loaded(loaded: LoadedContent) -> list[Problem]:
     problems: list[Problem] = []
+    times = frozenset(loaded.content.program.times_of_day)
     default = loaded.locales[loaded.content.default_locale]
     for locale in loaded.locales.values():
         problems.extend(_check_ui(locale, required=locale is default))
         for flow in locale.content.flows.values():
-            problems.extend(_check_flow(locale, flow))
+            problems.extend(_check_flow(locale, flow, times))
         if locale is not default:
             problems.extend(_check_translation(default, locale))
     problems.extend(_check_program(loaded))
@@ -107,7 +108,7 @@ def _step_line(source: SourceFile, flow: Flow, step_id: str, *field: str | int) 
     return source.line_of(("steps", index, *field))
 
 
-def _check_flow(locale: LoadedLocale, flow: Flow) -> Iterator[Problem]:
+def _check_flow(locale: LoadedLocale, flow: Flow, times: frozenset[str]) -> Iterator[Problem]:
     source = locale.sources[flow.id]
     known = {step.id for step in flow.steps}
     seen: set[str] = set()
@@ -125,6 +126,8 @@ def _check_flow(locale: LoadedLocale, flow: Flow) -> Iterator[Problem]:
         line = source.line_of(("summary",))
         yield from _check_template(source.path, line, flow.summary, FLOW_VARIABLES, saved)
         yield from _check_rendered(source.path, line, flow.summary, _sample_flow_context(locale, saved))
+    if flow.reminder is not None:
+        yield from _check_reminder(times, source, flow, saved)
     if flow.kind == "tool":
         for step in flow.steps:
             if isinstance(step, BreathingStep) and step.minutes_from not in saved:
@@ -138,6 +141,30 @@ def _check_flow(locale: LoadedLocale, flow: Flow) -> Iterator[Problem]:
             line = _step_line(source, flow, step.id, *field)
             yield from _check_template(source.path, line, text, FLOW_VARIABLES, saved)
             yield from _check_rendered(source.path, line, text, _sample_flow_context(locale, saved))
+
+
+WEEKDAY_CHOICES = frozenset({"today", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat", "sun"})
+
+
+def _check_reminder(times: frozenset[str], source: SourceFile, flow: Flow, saved: set[str]) -> Iterator[Problem]:
+    spec = flow.reminder
+    assert spec is not None
+    for field, key, allowed in (("day", spec.day, WEEKDAY_CHOICES), ("time", spec.time, times)):
+        line = source.line_of(("reminder", field))
+        if key not in saved:
+            yield Problem(source.path, line, f"reminder.{field}: no step saves {key!r}")
+            continue
+        for step in flow.steps:
+            if isinstance(step, ChoiceStep) and step.save_as == key:
+                for index, option in enumerate(step.options):
+                    if option.id not in allowed:
+                        yield Problem(
+                            source.path,
+                            _step_line(source, flow, step.id, "options", index, "id"),
+                            f"{option.id!r} is not a {field} a reminder understands: {', '.join(sorted(allowed))}",
+                        )
+    line = source.line_of(("reminder", "text"))
+    yield from _check_template(source.path, line, spec.text, FLOW_VARIABLES, saved)
 
 
 def _check_targets(source: SourceFile, flow: Flow, known: set[str]) -> Iterator[Problem]:

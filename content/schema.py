@@ -158,6 +158,14 @@ Step = Annotated[
 ]
 
 
+class ReminderSpec(Strict):
+    """A tool's reminder: at the day and time of day the patient chose, with Done / Not this time."""
+
+    day: str  # the answer holding today | tomorrow | mon ... sun
+    time: str  # the answer holding a time of day named in program.yaml (morning, afternoon ...)
+    text: str = Field(min_length=1)  # a template over the entry's answers
+
+
 class Flow(Strict):
     """A graph of steps the patient walks through: onboarding or a lesson."""
 
@@ -167,6 +175,7 @@ class Flow(Strict):
     title: str = Field(min_length=1)
     unlocked_by: int | None = Field(default=None, ge=1)  # tools: the lesson that unlocks it
     summary: str | None = None  # tools: how one saved entry reads, from its `answers`
+    reminder: ReminderSpec | None = None  # tools: remind the patient of their plan, and log it
     steps: tuple[Step, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -271,6 +280,10 @@ class Program(Strict):
     """When each lesson opens, in days from the patient's start (the day they consented)."""
 
     lessons: tuple[LessonRelease, ...] = Field(min_length=1)
+    # When "morning", "afternoon" ... are, in the patient's own time zone, for planned reminders.
+    times_of_day: dict[str, str] = Field(
+        default_factory=lambda: {"morning": "09:30", "afternoon": "14:00", "evening": "18:30"}
+    )
 
     @model_validator(mode="after")
     def _in_order(self) -> Program:
@@ -280,6 +293,14 @@ class Program(Strict):
         days = [r.opens_on_day for r in self.lessons]
         if days != sorted(days):
             raise ValueError("a lesson cannot open before the lesson before it")
+        return self
+
+    @model_validator(mode="after")
+    def _times(self) -> Program:
+        for name, clock in self.times_of_day.items():
+            hours, _, minutes = clock.partition(":")
+            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+                raise ValueError(f"times_of_day.{name}: expected HH:MM, such as 14:00")
         return self
 
     def opens_on_day(self, lesson: int) -> int | None:

@@ -38,7 +38,12 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "pick_something": frozenset(),
     "breath_count": frozenset({"number", "total"}),
     "breathing_in_progress": frozenset(),
-    "progress_tool": frozenset({"title", "count"}),
+    "progress_tool": frozenset({"title", "count", "done"}),
+    "reminder_set": frozenset({"date", "time"}),
+    "log_done": frozenset(),
+    "log_not": frozenset(),
+    "log_thanks_done": frozenset(),
+    "log_thanks_not": frozenset(),
     "progress_title": frozenset(),
     "progress_done": frozenset({"number", "title"}),
     "progress_in_progress": frozenset({"number", "title"}),
@@ -75,7 +80,7 @@ BUTTON_TEXTS = frozenset(
     {
         "menu_start_lesson", "menu_continue_lesson", "menu_help", "menu_progress", "menu_resources",
         "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no", "staff_alert_acknowledge",
-        "menu_tools", "tool_start", "tool_past",
+        "menu_tools", "tool_start", "tool_past", "log_done", "log_not",
     }
 )  # fmt: skip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class Send:
     urgent: bool = False  # goes ahead of everything else waiting for this chat
     per_row: int = 1
     ref: str | None = None  # a name for this message, so timed edits can find it
+    at: datetime | None = None  # send at this time (a planned reminder) rather than now
+    group: str | None = None  # timed messages of one kind, cancellable together
 
 
 @dataclass(frozen=True)

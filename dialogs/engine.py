@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from content.render import plain, render, shortened
 from content.schema import (
@@ -47,7 +48,9 @@ MAX_HOPS = 100  # steps one event may walk through; content check rules out loop
 # Choices on the coach's own prompts (the menu and the stop question), and menu pages.
 LESSON, HELP, PROGRESS, BACK, OPEN = "lesson", "help", "progress", "back", "open:"
 RESOURCES, REREAD, TOOLS = "resources", "reread", "tools"
-TOOL, PAST, TYPED = "tool:", "past:", "typed:"
+TOOL, PAST, TYPED, LOG = "tool:", "past:", "typed:", "log:"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+REMINDERS = "reminders"  # the group of a patient's planned reminders, cancelled by /stop
 KEEP_ENTRIES = 20  # recent entries per tool kept in the state for "My past entries"
 SHOW_ENTRIES = 5
 STOP_YES, STOP_NO = "yes", "no"
@@ -187,6 +190,7 @@ class _Turn:
         self.state = replace(self.state, overlay=None)
         if choice == STOP_YES:
             self.state = replace(self.state, status=Status.STOPPED, awaiting=None)
+            self.actions.append(CancelEdits(REMINDERS))
             self.say("stopped")
         else:
             self.say("stop_cancelled")
@@ -195,6 +199,9 @@ class _Turn:
     # -- buttons --------------------------------------------------------------------------
 
     def on_press(self, event: Press) -> None:
+        if event.data.startswith(LOG) and self.state.status == Status.ACTIVE:
+            self.log_reminder(event.data.removeprefix(LOG), event.message_id)
+            return
         press = callbacks.decode(event.data)
         if self.state.status in (Status.STOPPED, Status.DECLINED, Status.NEW):
             self.toast(None)
@@ -500,10 +507,13 @@ class _Turn:
             if view.status == LessonStatus.LOCKED and view.opens is not None:
                 context["date"] = self.day(view.opens)
             lines.append(self.ui(f"progress_{view.status.value}", **context))
-        used = [(tool.title, len(self.state.entries.get(tool.id, []))) for tool in self.tools()]
-        if any(count for _, count in used):
+        used = [(tool.title, self.state.entries.get(tool.id, [])) for tool in self.tools()]
+        if any(entries for _, entries in used):
             lines.append("")
-            lines += [self.ui("progress_tool", title=title, count=count) for title, count in used if count]
+            for title, entries in used:
+                if entries:
+                    done = sum(1 for e in entries if e.get("_log") == "done")
+                    lines.append(self.ui("progress_tool", title=title, count=len(entries), done=done))
         return "\n".join(lines)
 
     @staticmethod
@@ -531,13 +541,13 @@ class _Turn:
         return any(tool.id == flow_id for tool in self.unlocked_tools())
 
     def past_entries(self, tool: Flow) -> str:
-        entries = self.state.entries.get(tool.id, [])[-SHOW_ENTRIES:]
         parts = []
-        for number, entry in reversed(
-            list(enumerate(entries, start=len(self.state.entries[tool.id]) - len(entries) + 1))
-        ):
-            header = self.ui("tool_entry_header", number=number, date=entry.get("_saved", ""))
+        for entry in reversed(self.state.entries.get(tool.id, [])[-SHOW_ENTRIES:]):
+            header = self.ui("tool_entry_header", number=entry.get("_number", "?"), date=entry.get("_saved", ""))
             body = render(tool.summary or "", {**self.template_context(), "answers": entry})
+            log = entry.get("_log")
+            if log:
+                body += "\n" + self.ui("log_done" if log == "done" else "log_not")
             parts.append(f"{header}\n{body}")
         return "\n\n".join(parts)
 
@@ -573,6 +583,53 @@ class _Turn:
             self.edit(message_id, text, choices)
         else:
             self.toast("stale_button")
+
+    def reminder_time(self, day: str, time_of_day: str) -> datetime:
+        """The next moment matching the patient's plan, in their time zone (soon, if it has passed)."""
+        zone = ZoneInfo(self.state.timezone)
+        local_now = self.now.astimezone(zone)
+        hours, _, minutes = self.full_content.program.times_of_day.get(time_of_day, "09:30").partition(":")
+        date = local_now.date()
+        if day == "tomorrow":
+            date += timedelta(days=1)
+        elif day in WEEKDAYS:
+            date += timedelta(days=(WEEKDAYS.index(day) - local_now.weekday()) % 7)
+        moment = datetime.combine(date, time(int(hours), int(minutes)), tzinfo=zone)
+        if moment <= local_now:
+            moment = moment + timedelta(days=7) if day in WEEKDAYS else local_now + timedelta(minutes=5)
+        return moment.astimezone(UTC)
+
+    def plan_reminder(self, flow: Flow, entry: dict[str, str], number: int) -> None:
+        spec = flow.reminder
+        assert spec is not None
+        at = self.reminder_time(entry.get(spec.day, "today"), entry.get(spec.time, "morning"))
+        text = render(spec.text, {**self.template_context(), "answers": entry})
+        data = f"{LOG}{flow.id}:{number}:"
+        buttons = (Button(plain(self.ui("log_done")), data + "done"), Button(plain(self.ui("log_not")), data + "not"))
+        self.actions.append(Send(text, buttons, at=at, group=REMINDERS))
+        local = at.astimezone(ZoneInfo(self.state.timezone))
+        self.say("reminder_set", date=self.day(local.date()), time=f"{local:%H:%M}")
+
+    def log_reminder(self, data: str, message_id: int | None) -> None:
+        """Done / Not this time on a planned reminder: logged once, whenever it is tapped."""
+        tool_id, _, rest = data.partition(":")
+        number, _, outcome = rest.partition(":")
+        tool = self.content.flows.get(tool_id)
+        entries = self.state.entries.get(tool_id, [])
+        entry = next((e for e in entries if e.get("_number") == number), None)
+        if tool is None or tool.reminder is None or entry is None or outcome not in ("done", "not"):
+            self.toast("stale_button")
+            return
+        if entry.get("_log"):
+            self.toast("already_noted")
+            return
+        logged = {**entry, "_log": outcome}
+        updated = [logged if e is entry else e for e in entries]
+        self.state = replace(self.state, entries={**self.state.entries, tool_id: updated})
+        self.actions.append(SaveAnswer(tool_id, "reminder", f"entry-{number}", outcome))
+        self.toast("log_thanks_done" if outcome == "done" else "log_thanks_not")
+        label = self.ui("log_done" if outcome == "done" else "log_not")
+        self.mark_chosen(message_id, render(tool.reminder.text, {**self.template_context(), "answers": entry}), label)
 
     def exercise_group(self) -> str:
         return f"breathing-{self.state.prompt}"
@@ -694,12 +751,17 @@ class _Turn:
         elif step.outcome == "resource_done":
             self.show_menu()
         elif step.outcome == "entry_saved":
+            earlier = self.state.entries.get(flow.id, [])
+            number = int(earlier[-1].get("_number", len(earlier))) + 1 if earlier else 1
             entry = {
                 **self.state.answers.get(flow.id, {}),
                 "_saved": self.day(local_date(self.now, self.state.timezone)),
+                "_number": str(number),
             }
-            recent = [*self.state.entries.get(flow.id, []), entry][-KEEP_ENTRIES:]
+            recent = [*earlier, entry][-KEEP_ENTRIES:]
             self.actions.append(SaveEntry(flow.id, entry))
+            if flow.reminder is not None:
+                self.plan_reminder(flow, entry, number)
             self.state = replace(self.state, entries={**self.state.entries, flow.id: recent}, picking=())
             self.show_menu(step=f"{TOOLS}/{flow.id}")
 

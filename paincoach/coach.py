@@ -50,6 +50,12 @@ class Reply:
     code: str | None = None
 
 
+def priority_of(message: Send) -> Priority:
+    if message.urgent:
+        return Priority.URGENT
+    return Priority.SCHEDULED if message.at else Priority.INTERACTIVE
+
+
 class Coach:
     def __init__(
         self,
@@ -139,7 +145,7 @@ class Coach:
                 for edit in action.edits:
                     outbox.enqueue(
                         session, chat_id=patient.chat_id, kind="edit", patient_id=patient.id,
-                        now=now + timedelta(seconds=edit.after_seconds), priority=Priority.SCHEDULED,
+                        now=now, not_before=now + timedelta(seconds=edit.after_seconds), priority=Priority.SCHEDULED,
                         cue_group=f"{patient.id}:{action.group}",
                         payload={
                             "message_ref": named[action.ref],
@@ -175,14 +181,15 @@ class Coach:
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             row = outbox.enqueue(
-                session, chat_id=patient.chat_id, kind="message", now=self.clock.now(), patient_id=patient.id,
+                session, chat_id=patient.chat_id, kind="message", now=self.clock.now(), not_before=action.at,
+                patient_id=patient.id, cue_group=f"{patient.id}:{action.group}" if action.group else None,
                 payload={
                     "text": part,
                     "buttons": [[b.label, b.data] for b in action.buttons] if last else [],
                     "per_row": action.per_row,
                     "typing": not action.urgent,
                 },
-                priority=Priority.URGENT if action.urgent else Priority.INTERACTIVE,
+                priority=priority_of(action),
             )  # fmt: skip
         assert row is not None
         session.flush()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage, Patient
@@ -46,7 +46,9 @@ def enqueue(
     priority: Priority = Priority.INTERACTIVE,
     patient_id: int | None = None,
     cue_group: str | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxMessage:
+    """Queue a message, to go as soon as its turn comes, or not before `not_before`."""
     message = OutboxMessage(
         cue_group=cue_group,
         patient_id=patient_id,
@@ -54,7 +56,7 @@ def enqueue(
         kind=kind,
         payload=payload,
         priority=int(priority),
-        not_before=now,
+        not_before=not_before or now,
         created_at=now,
     )
     session.add(message)
@@ -66,11 +68,21 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
 
     A chat's first message is the one with the lowest (priority, id) still to be sent; while it
     is in flight or waiting to be retried, nothing else is sent to that chat, so messages
-    arrive in order.
+    arrive in order. Messages timed for later wait for their time without holding anyone up.
     """
     rows = session.exec(
         select(OutboxMessage)
-        .where(col(OutboxMessage.status).in_(("pending", "sending")))
+        .where(
+            col(OutboxMessage.status).in_(("pending", "sending")),
+            # Messages timed for later (a reminder, a breathing cue) neither block nor fill the scan;
+            # in-flight ones and retries do block their chat, to keep its messages in order.
+            or_(
+                col(OutboxMessage.not_before) <= now,
+                col(OutboxMessage.status) == "sending",
+                col(OutboxMessage.attempts) > 0,
+                col(OutboxMessage.error).is_not(None),
+            ),
+        )
         .order_by(col(OutboxMessage.priority), col(OutboxMessage.id))
         .limit(SCAN)
     ).all()

@@ -393,3 +393,24 @@ def clock_start(database_url: str) -> datetime:
     consented = snapshot(database_url)["patient"].consented_at  # type: ignore[attr-defined]
     assert isinstance(consented, datetime)
     return consented
+
+
+async def test_a_planned_activity_is_reminded_and_logged(telegram: FakeTelegram, tmp_path: Path) -> None:
+    clock = ManualClock()
+    settings = settings_for(telegram, tmp_path)
+    async with running_coach(settings, clock):
+        user = telegram.user(4646)
+        await onboard(user, telegram)
+        await tap(user, telegram, label_with(user, "lesson 1"))
+        reach_lesson_three(settings.database_url)
+        await use_tool(user, telegram, clock, "Pleasant activity planner")  # today, in the morning
+        assert any("I'll remind you on" in m.text for m in user.messages)
+        user.mark()
+        clock.advance(timedelta(minutes=31))  # the clock starts at 09:00; "morning" is 09:30
+        reminder = await user.wait_for_text("Time for your planned activity", timeout=10)
+        assert [t for row in reminder.buttons for t, _ in row] == ["✅ Done", "Not this time"]
+        query = user.press("✅ Done", message_id=reminder.message_id)
+        answer = await user.wait_answered(query)
+        assert "logged" in answer["text"].lower()
+        await say(user, telegram, "/progress")
+        assert "1 done as planned" in last(user).text

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest
 
 from content.render import plain
 from content.schema import Content
-from dialogs.actions import CancelEdits, SaveEntry, ScheduleEdits
+from dialogs.actions import CancelEdits, SaveEntry, ScheduleEdits, Send
 from dialogs.events import Press
 from dialogs.state import MENU, Place
 from tests.conversation import EnginePatient
@@ -185,3 +186,88 @@ def test_progress_counts_homework(patient: EnginePatient) -> None:
             patient.press_first()
     patient.command("progress")
     assert "Thought record: used 1 time" in patient.texts[0]
+
+
+def advance(patient: EnginePatient) -> None:
+    """One step on: tick the first option and Done on a pick, tap the first button otherwise."""
+    prompt = patient.prompt()
+    if prompt.buttons[-1].data.endswith(":done"):
+        patient.press(prompt.buttons[0].label, prompt)
+        patient.press(prompt.buttons[-1].label, prompt)
+    else:
+        patient.press_first()
+
+
+def plan_activity(patient: EnginePatient, day: str, time_of_day: str) -> Send:
+    reach_lesson(patient, 3)
+    open_tool(patient, "Pleasant activity planner")
+    while patient.state.step != "day":
+        advance(patient)
+    patient.press(day)
+    patient.press(time_of_day)
+    while patient.state.flow != MENU:
+        if patient.state.awaiting == "text":
+            patient.type("Put my shoes on")
+        else:
+            advance(patient)
+    return next(s for s in patient.history if s.at is not None and s in patient.sends)
+
+
+def test_a_planned_activity_is_reminded_at_the_chosen_local_day_and_time(content: Content) -> None:
+    patient = EnginePatient(content)
+    patient.state = replace(patient.state, timezone="Europe/London")
+    onboard(patient)  # Monday 2 March 2026, 10:00 UTC
+    reminder = plan_activity(patient, "Tuesday", "Afternoon")
+    assert reminder.at == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
+    assert [b.label for b in reminder.buttons] == ["✅ Done", "Not this time"]
+    assert "Time for your planned activity" in plain(reminder.text)
+    assert "I'll remind you on Tuesday 3 March at 14:00" in " ".join(patient.texts)
+
+
+def test_reminders_follow_daylight_saving_time(content: Content) -> None:
+    patient = EnginePatient(content)
+    patient.state = replace(patient.state, timezone="Europe/London")
+    onboard(patient)
+    patient.now = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)  # Friday; clocks go forward on Sunday 29 March
+    reminder = plan_activity(patient, "Sunday", "Morning")
+    assert reminder.at == datetime(2026, 3, 29, 8, 30, tzinfo=UTC), "09:30 British Summer Time"
+
+
+def test_a_time_already_past_today_is_reminded_soon_and_a_weekday_next_week(content: Content) -> None:
+    patient = EnginePatient(content)
+    onboard(patient)  # Monday 10:00 UTC
+    soon = plan_activity(patient, "Today", "Morning")
+    assert soon.at == patient.now + timedelta(minutes=5)
+    later = plan_activity(patient, "Monday", "Morning")
+    assert later.at == datetime(2026, 3, 9, 9, 30, tzinfo=UTC)
+
+
+def test_done_or_not_is_logged_once_whenever_it_is_tapped(patient: EnginePatient) -> None:
+    reminder = plan_activity(patient, "Tomorrow", "Evening")
+    done = reminder.buttons[0].data
+    patient.command("lesson")  # the patient has moved on: the reminder's buttons still work
+    patient.do(Press(done, 99))
+    assert [(s.flow, s.key, s.value) for s in patient.saved] == [("tool-activity-planner", "entry-1", "done")]
+    assert patient.toast is not None
+    assert "Well done" in (patient.toast.text or "")
+    assert patient.edits, "the reminder shows what was tapped and loses its buttons"
+    patient.do(Press(reminder.buttons[1].data, 99))
+    assert patient.saved == [], "logged once"
+    patient.command("progress")
+    assert "1 done as planned" in patient.texts[0]
+
+
+def test_forged_log_data_changes_nothing(patient: EnginePatient) -> None:
+    plan_activity(patient, "Tomorrow", "Evening")
+    for data in ["log:tool-activity-planner:9:done", "log:tool-thought-record:1:done", "log:nope", "log:"]:
+        before = patient.state
+        patient.do(Press(data, 1))
+        assert patient.state == before
+        assert patient.saved == []
+
+
+def test_stopping_cancels_planned_reminders(patient: EnginePatient) -> None:
+    plan_activity(patient, "Tomorrow", "Evening")
+    patient.command("stop")
+    patient.press("Yes, stop")
+    assert CancelEdits("reminders") in patient.actions
