@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,22 @@ def test_state_is_saved_as_plain_json(coach: Coach, database: Database) -> None:
         rebuilt = PatientState.dialog_fields(row.data)
     assert rebuilt["prompt"] >= 1
     assert row.flow == "onboarding"
+
+
+def test_a_message_timed_for_later_holds_nobody_up_and_can_be_cancelled(database: Database, coach: Coach) -> None:
+    now = coach.clock.now()
+    with database.transaction() as session:
+        outbox.enqueue(
+            session, chat_id=1, kind="message", payload={"text": "reminder"}, now=now,
+            not_before=now + timedelta(days=2), priority=Priority.SCHEDULED, cue_group="7:reminders",
+        )  # fmt: skip
+        outbox.enqueue(
+            session, chat_id=1, kind="message", payload={"text": "cue"}, now=now, priority=Priority.SCHEDULED
+        )
+    with database.transaction() as session:
+        claimed = outbox.claim_due(session, now, limit=5)
+        assert [c.payload["text"] for c in claimed] == ["cue"], "the reminder two days away holds nothing up"
+        outbox.mark_sent(session, claimed[0].id, 1, now)
+    with database.transaction() as session:
+        assert outbox.cancel_group(session, "7:reminders") == 1
+        assert outbox.claim_due(session, now + timedelta(days=3), limit=5) == []
