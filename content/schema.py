@@ -225,6 +225,8 @@ class Flow(Strict):
             key = getattr(step, "save_as", None)
             if key:
                 keys.add(key)
+            if isinstance(step, BreathingStep):
+                keys.add("completed")  # yes, or stopped
         return keys
 
 
