@@ -1,12 +1,15 @@
-"""Shared test fixtures: the shipped content, loaded once."""
+"""Shared test fixtures: the shipped content, loaded once, and a database of each kind."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from content import Content, load_content
+from tests import postgres
 
 __all__ = ["CONTENT_DIR", "ROOT", "load_content"]
 
@@ -17,3 +20,30 @@ CONTENT_DIR = ROOT / "content"
 @pytest.fixture(scope="session")
 def content() -> Content:
     return load_content(CONTENT_DIR, "en")
+
+
+# -- both databases -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str | Exception]:
+    """The URL of a PostgreSQL server for the tests, or why there is none."""
+    with ExitStack() as stack:
+        try:
+            url: str | Exception = stack.enter_context(postgres.server())
+        except postgres.PostgresUnavailable as error:
+            if postgres.required():
+                pytest.fail(f"PAINCOACH_REQUIRE_POSTGRES is set, but {error}")
+            url = error
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database: SQLite, and PostgreSQL wherever one can be started."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'coach.db'}"
+    server = request.getfixturevalue("postgres_server")
+    if isinstance(server, Exception):
+        pytest.skip(f"PostgreSQL cases skipped: {server}")
+    return postgres.fresh_database(server)

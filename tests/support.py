@@ -11,7 +11,11 @@ from storage.database import Database
 
 
 def make_database(tmp_path: Path, name: str = "coach.db") -> Database:
-    database = Database(f"sqlite:///{tmp_path / name}")
+    return migrated(f"sqlite:///{tmp_path / name}")
+
+
+def migrated(url: str) -> Database:
+    database = Database(url)
     database.upgrade()
     return database
 

@@ -57,9 +57,9 @@ async def onboard(user: FakeUser, telegram: FakeTelegram, country: str = "United
 
 
 async def test_a_patient_walks_from_start_through_consent_and_all_of_lesson_one(
-    telegram: FakeTelegram, tmp_path: Path
+    telegram: FakeTelegram, tmp_path: Path, database_url: str
 ) -> None:
-    settings = settings_for(telegram, tmp_path)
+    settings = settings_for(telegram, tmp_path, database_url=database_url)
     async with running_coach(settings):
         user = telegram.user(4242, "Anna")
         await onboard(user, telegram)

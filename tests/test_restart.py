@@ -57,8 +57,9 @@ async def wait_until_polling(telegram: FakeTelegram, seen: int) -> None:
     await telegram.wait_for(lambda: len(telegram.calls_of("getUpdates")) > seen, timeout=60)
 
 
-async def test_a_killed_process_resumes_the_patient_at_the_same_step(telegram: FakeTelegram, tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'coach.db'}"
+async def test_a_killed_process_resumes_the_patient_at_the_same_step(
+    telegram: FakeTelegram, tmp_path: Path, database_url: str
+) -> None:
     user = telegram.user(3001, "Cleo")
     with coach_process(telegram, tmp_path, database_url) as first:
         await wait_until_polling(telegram, 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from paincoach.clock import ManualClock
 from storage import outbox
 from storage.database import Database
 from storage.models import OutboxMessage, Patient
-from tests.support import make_database
+from tests.support import migrated
 
 
 class ScriptedTelegram:
@@ -38,8 +37,8 @@ class ScriptedTelegram:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = make_database(tmp_path)
+def database(database_url: str) -> Iterator[Database]:
+    database = migrated(database_url)
     yield database
     database.dispose()
 
