@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PACKAGES := paincoach bot dialogs content scheduler storage
 
-.PHONY: setup run chat test lint format check-content db-upgrade clean
+.PHONY: setup run chat test bench lint format check-content db-upgrade clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,9 @@ chat: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m bench.run
 
 lint: setup
 	$(BIN)/ruff check .
