@@ -9,10 +9,12 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.constructor import SafeConstructor
 
 from content.schema import Content, CrisisDirectory, Flow, LocaleContent, Program, SafetyPhrases
 
 Path_ = tuple[str | int, ...]
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,9 @@ def _index_lines(node: yaml.Node, where: Path_, lines: dict[Path_, int]) -> None
 def read_yaml(path: Path) -> SourceFile:
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # Parsed once (with libyaml when PyYAML has it): the node tree gives the lines, then the data.
+        node = yaml.compose(text, Loader=_FastLoader)
+        data = SafeConstructor().construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line = mark.line + 1 if mark else 1
