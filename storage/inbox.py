@@ -7,10 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select, update
+from sqlmodel import Session, col
 
 from storage.models import InboundUpdate
+
+# Built once: these run for every update, and building a statement costs more than running it.
+_table = InboundUpdate.__table__  # type: ignore[attr-defined]
+_HANDLED_AT = select(_table.c.handled_at).where(_table.c.update_id == bindparam("update_id"))
+_MARK_HANDLED = (
+    update(_table)
+    .where(_table.c.update_id == bindparam("id"), _table.c.handled_at.is_(None))
+    .values(handled_at=bindparam("handled_at"), failed=bindparam("failed"))
+)
+_MARK_HANDLED_DROPPING_TEXT = _MARK_HANDLED.values(payload=None)
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,7 @@ def store(session: Session, updates: Sequence[Received], now: datetime) -> list[
     if not updates:
         return []
     ids = [u.update_id for u in updates]
-    known = set(session.exec(select(InboundUpdate.update_id).where(col(InboundUpdate.update_id).in_(ids))).all())
+    known = set(session.execute(select(_table.c.update_id).where(_table.c.update_id.in_(ids))).scalars())
     fresh: list[Received] = []
     for item in updates:
         if item.update_id in known:
@@ -39,28 +49,21 @@ def store(session: Session, updates: Sequence[Received], now: datetime) -> list[
 
 
 def unhandled(session: Session) -> list[Received]:
-    rows = session.exec(
+    rows = session.scalars(
         select(InboundUpdate).where(col(InboundUpdate.handled_at).is_(None)).order_by(col(InboundUpdate.update_id))
     ).all()
     return [Received(r.update_id, r.chat_id, r.payload or {}) for r in rows]
 
 
 def is_handled(session: Session, update_id: int) -> bool:
-    handled = session.exec(select(InboundUpdate.handled_at).where(InboundUpdate.update_id == update_id)).first()
-    return handled is not None
+    return session.execute(_HANDLED_AT, {"update_id": update_id}).scalar() is not None
 
 
 def mark_handled(session: Session, update_id: int, now: datetime, *, failed: bool = False) -> None:
     """Record the update as handled. Its text is dropped unless handling failed (kept to look into)."""
-    values: dict[str, Any] = {"handled_at": now, "failed": failed}
-    if not failed:
-        values["payload"] = None
-    session.execute(
-        update(InboundUpdate)
-        .where(col(InboundUpdate.update_id) == update_id, col(InboundUpdate.handled_at).is_(None))
-        .values(**values)
-    )
+    statement = _MARK_HANDLED if failed else _MARK_HANDLED_DROPPING_TEXT
+    session.execute(statement, {"id": update_id, "handled_at": now, "failed": failed})
 
 
 def last_update_id(session: Session) -> int | None:
-    return session.exec(select(InboundUpdate.update_id).order_by(col(InboundUpdate.update_id).desc()).limit(1)).first()
+    return session.execute(select(_table.c.update_id).order_by(_table.c.update_id.desc()).limit(1)).scalar()

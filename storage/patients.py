@@ -5,11 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, select
 
 from dialogs.state import PatientState, Status
 from storage.models import DialogState, Patient
+
+# Built once: these run for every event, and building a statement costs more than running it.
+_BY_TELEGRAM_USER = select(Patient).where(Patient.telegram_user_id == bindparam("user_id"))
+_dialog = DialogState.__table__  # type: ignore[attr-defined]
+_SAVE_STATE = (
+    update(_dialog)
+    .where(_dialog.c.patient_id == bindparam("id"), _dialog.c.version == bindparam("seen"))
+    .values(
+        flow=bindparam("flow"),
+        step=bindparam("step"),
+        data=bindparam("data"),
+        version=bindparam("seen") + 1,
+        updated_at=bindparam("now"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +53,7 @@ def code_for(patient_id: int) -> str:
 
 
 def find_or_enrol(session: Session, person: Person, defaults: Defaults, now: datetime) -> Patient:
-    patient = session.exec(select(Patient).where(Patient.telegram_user_id == person.user_id)).first()
+    patient = session.scalars(_BY_TELEGRAM_USER, {"user_id": person.user_id}).first()
     if patient is not None:
         if patient.unreachable_at is not None or patient.chat_id != person.chat_id:
             patient.unreachable_at = None  # they wrote to us, so they can be reached again
@@ -84,12 +99,8 @@ def load_state(session: Session, patient: Patient) -> tuple[PatientState, int]:
 
 def save_state(session: Session, patient: Patient, state: PatientState, version: int, now: datetime) -> None:
     """Save the new state if nobody saved another since `version` was read."""
-    changed = session.execute(
-        update(DialogState)
-        .where(col(DialogState.patient_id) == patient.id, col(DialogState.version) == version)
-        .values(flow=state.flow, step=state.step, data=state.dialog_data(), version=version + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    values = {"flow": state.flow, "step": state.step, "data": state.dialog_data(), "now": now}
+    changed = session.execute(_SAVE_STATE, {"id": patient.id, "seen": version, **values})
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise StateConflict(patient.code)
     patient.status = state.status.value

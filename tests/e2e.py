@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -56,7 +56,12 @@ async def tap(user: FakeUser, telegram: FakeTelegram, label: str) -> str:
 
 
 async def say(user: FakeUser, telegram: FakeTelegram, text: str) -> None:
+    """Type something, and wait for the bot's answer in that chat (a quiet spell alone can end
+    before a busy machine has handled the message), then for the bot to go quiet."""
+    before = telegram.last_seq
     user.send_text(text)
+    with suppress(AssertionError):  # a few messages get no answer at all
+        await telegram.wait_for(lambda: any(m.updated_seq > before for m in user.messages), timeout=10)
     await settle(telegram)
 
 

@@ -48,8 +48,7 @@ def label_with(user: FakeUser, part: str) -> str:
 
 
 async def onboard(user: FakeUser, telegram: FakeTelegram, country: str = "United Kingdom") -> None:
-    user.send_command("/start")
-    await settle(telegram)
+    await say(user, telegram, "/start")
     await walk_to_button(user, telegram, country)
     await tap(user, telegram, country)
     await walk_to_button(user, telegram, "I agree")

@@ -913,6 +913,11 @@ class FakeTelegram:
         self._chats[chat_id] = _Chat(info)
         return chat_group
 
+    @property
+    def last_seq(self) -> int:
+        """The sequence number of the latest message sent or edited; later ones have higher."""
+        return self._seq
+
     def messages(self, chat_id: int) -> list[FakeMessage]:
         """The bot's messages in a chat, oldest first ([] for unknown chats).
 
