@@ -145,7 +145,9 @@ def _check_schedule(loaded: LoadedContent) -> Iterator[Problem]:
     ids = [o.id for o in program.questionnaires]
     for index, occasion in enumerate(program.questionnaires):
         if ids.count(occasion.id) > 1:
-            yield Problem(source.path, source.line_of(("questionnaires", index, "id")), f"occasion {occasion.id!r} twice")
+            yield Problem(
+                source.path, source.line_of(("questionnaires", index, "id")), f"occasion {occasion.id!r} twice"
+            )
     for index, rule in enumerate(program.stepped_care):
         if rule.questionnaire not in known:
             yield Problem(

@@ -194,7 +194,9 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
             problems.extend(_validation_problems(source, error))
             continue
         if questionnaire.id in questionnaires:
-            problems.append(Problem(path, source.line_of(("id",)), f"questionnaire id {questionnaire.id!r} is used twice"))
+            problems.append(
+                Problem(path, source.line_of(("id",)), f"questionnaire id {questionnaire.id!r} is used twice")
+            )
             continue
         questionnaires[questionnaire.id] = questionnaire
         questionnaire_sources[questionnaire.id] = source

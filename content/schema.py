@@ -517,4 +517,3 @@ class Content(Strict):
 
     def for_locale(self, locale: str | None) -> LocaleContent:
         return self.locales.get(locale or self.default_locale) or self.locales[self.default_locale]
-

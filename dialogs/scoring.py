@@ -100,9 +100,7 @@ def band_for(questionnaire: Questionnaire, total: float) -> Band | None:
 def risk(questionnaire: Questionnaire, answers: Mapping[str, int | None]) -> RiskRule | None:
     """The most urgent risk rule the answers meet (item 9 of the PHQ-9 above 0, ...), if any."""
     met = [
-        rule
-        for rule in questionnaire.risk
-        if (value := answers.get(rule.item)) is not None and value >= rule.at_least
+        rule for rule in questionnaire.risk if (value := answers.get(rule.item)) is not None and value >= rule.at_least
     ]
     return max(met, key=lambda rule: (LEVELS[rule.level], rule.at_least), default=None)
 

@@ -21,8 +21,8 @@ def met(rule: SteppedCareRule, totals: Sequence[float]) -> bool:
     return len(recent) == rule.rises + 1 and all(b > a for a, b in zip(recent, recent[1:], strict=False))
 
 
-def rules_met(rules: Sequence[SteppedCareRule], history: Mapping[str, Sequence[float]], questionnaire: str) -> list[
-    SteppedCareRule
-]:
+def rules_met(
+    rules: Sequence[SteppedCareRule], history: Mapping[str, Sequence[float]], questionnaire: str
+) -> list[SteppedCareRule]:
     """The rules about `questionnaire` that its history (questionnaire -> totals) now meets."""
     return [r for r in rules if r.questionnaire == questionnaire and met(r, history.get(questionnaire, ()))]

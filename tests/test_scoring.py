@@ -175,7 +175,9 @@ def test_a_complete_questionnaire_scores_within_its_range_and_has_a_band(
 
 
 @given(st.sampled_from([q for q in EVERY if q.bands]), st.data())
-def test_bands_cover_the_whole_range_without_gaps_or_overlaps(questionnaire: Questionnaire, data: st.DataObject) -> None:
+def test_bands_cover_the_whole_range_without_gaps_or_overlaps(
+    questionnaire: Questionnaire, data: st.DataObject
+) -> None:
     low, high = questionnaire.score_range()
     total = data.draw(st.floats(low, high, allow_nan=False))
     mins = [band.min for band in questionnaire.bands]
