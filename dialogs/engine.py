@@ -848,10 +848,8 @@ class _Turn:
             self.state = replace(self.state, survey=replace(survey, index=survey.index - 1))
             self.ask_item(fresh=True)
             return
-        value = choice.removeprefix(ANSWER)
-        option = next(
-            (o for o in questionnaire.answers(item) if choice.startswith(ANSWER) and str(o.value) == value), None
-        )
+        value = choice.removeprefix(ANSWER) if choice.startswith(ANSWER) else None
+        option = next((o for o in questionnaire.answers(item) if str(o.value) == value), None)
         if option is None:
             self.toast("stale_button")
             return

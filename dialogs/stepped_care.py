@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 from content.schema import SteppedCareRule
 
@@ -18,7 +19,7 @@ def met(rule: SteppedCareRule, totals: Sequence[float]) -> bool:
         return len(totals) > 1 and latest - totals[0] >= rule.rise_from_baseline
     assert rule.rises is not None
     recent = totals[-(rule.rises + 1) :]
-    return len(recent) == rule.rises + 1 and all(b > a for a, b in zip(recent, recent[1:], strict=False))
+    return len(recent) == rule.rises + 1 and all(b > a for a, b in pairwise(recent))
 
 
 def rules_met(

@@ -142,9 +142,11 @@ def test_an_answer_that_is_not_an_option_is_refused(phq9: Questionnaire) -> None
 
 def test_bands_with_a_gap_at_the_bottom_or_out_of_order_are_refused() -> None:
     data = yaml.safe_load((FIXTURES / "reverse.yaml").read_text())
-    for bands in ([{"id": "a", "min": 5, "label": "a", "message": "m"}],
-                  [{"id": "a", "min": 4, "label": "a", "message": "m"}, {"id": "b", "min": 4, "label": "b", "message": "m"}],
-                  [{"id": "a", "min": 4, "label": "a", "message": "m"}, {"id": "b", "min": 17, "label": "b", "message": "m"}]):  # fmt: skip
+
+    def band(name: str, low: float) -> dict[str, object]:
+        return {"id": name, "min": low, "label": name, "message": "m"}
+
+    for bands in ([band("a", 5)], [band("a", 4), band("b", 4)], [band("a", 4), band("b", 17)]):
         with pytest.raises(ValidationError, match="bands"):
             Questionnaire.model_validate({**data, "bands": bands})
 
