@@ -96,6 +96,9 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "progress_scores_title": frozenset(),
     "progress_score": frozenset({"name", "title", "score", "first"}),
     "chart_caption": frozenset(),
+    "staff_flag_review": frozenset(),
+    "staff_flag_reviewed": frozenset({"by", "time"}),
+    "staff_flag_seen": frozenset({"reason"}),
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
@@ -105,6 +108,7 @@ BUTTON_TEXTS = frozenset(
         "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no", "staff_alert_acknowledge",
         "menu_tools", "tool_start", "tool_past", "log_done", "log_not",
         "menu_checkin_start", "menu_checkin_continue", "checkin_lesson_instead", "checkin_start", "survey_back",
+        "staff_flag_review",
     }
 )  # fmt: skip
 
