@@ -133,7 +133,7 @@ class _Turn:
                 self.open_resources()
             elif name == "tools":
                 self.show_menu(step=TOOLS)
-            elif self.state.survey is not None and self.state.flow != SURVEY:
+            elif self.state.survey is not None:
                 self.show_menu(step=CHECKIN)  # a check-in was left part way: offer to carry on
             else:
                 self.open_lesson()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from dialogs.actions import ChartSeries
 
@@ -32,8 +32,11 @@ def progress_png(series: Sequence[ChartSeries]) -> bytes:
             axis.set_ylim(line.low, line.high)
             axis.set_title(line.label, fontsize=10, loc="left")
             axis.grid(True, alpha=0.3)
-            axis.xaxis.set_major_locator(AutoDateLocator(maxticks=6))  # type: ignore[no-untyped-call]
+            axis.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=6))  # type: ignore[no-untyped-call]
             axis.xaxis.set_major_formatter(DateFormatter("%d %b"))  # type: ignore[no-untyped-call]
+        every_day = sorted({date.fromisoformat(day) for line in series for day, _ in line.points})
+        if every_day:  # a week either side of a single result, so its date reads clearly
+            axes[0, 0].set_xlim(every_day[0] - timedelta(days=7), every_day[-1] + timedelta(days=7))
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")

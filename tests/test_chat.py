@@ -46,7 +46,8 @@ def test_a_patient_can_consent_and_start_lesson_one_in_the_terminal(tmp_path: Pa
 
 
 def test_the_terminal_chat_remembers_where_the_patient_was(tmp_path: Path) -> None:
-    run_cli(["chat", "--fresh"], "1\n1\n5\n1\n1\n1\n1\n1\n", tmp_path)
+    # the menu after consent offers the baseline check-in first ([1]) and lesson 1 second ([2])
+    run_cli(["chat", "--fresh"], "1\n1\n5\n1\n1\n1\n1\n2\n", tmp_path)
     again = run_cli(["chat"], "/lesson\n", tmp_path)
     assert "Welcome back" in again.stdout
     assert "Continue lesson 1" in again.stdout
