@@ -93,6 +93,7 @@ class _Turn:
     # -- dispatch -------------------------------------------------------------------------
 
     def dispatch(self, event: Event) -> None:
+        self.forget_unknown_survey()
         written = event.text if isinstance(event, Text) else getattr(event, "args", "") or getattr(event, "payload", "")
         if written:
             self.watch_for_crisis(written)
@@ -751,6 +752,16 @@ class _Turn:
 
     # -- questionnaires -------------------------------------------------------------------
 
+    def forget_unknown_survey(self) -> None:
+        """A questionnaire in progress that the content no longer has (or has fewer items) is let go."""
+        survey = self.state.survey
+        if survey is None:
+            return
+        questionnaire = self.content.questionnaires.get(survey.questionnaire)
+        if questionnaire is None or survey.index >= len(questionnaire.items):
+            flow, step = (None, None) if self.state.flow == SURVEY else (self.state.flow, self.state.step)
+            self.state = replace(self.state, survey=None, flow=flow, step=step)
+
     def due_now(self) -> list[occasions.DueOccasion]:
         """Occasions open now with questionnaires left (that this language has)."""
         if self.state.status != Status.ACTIVE:
@@ -812,10 +823,6 @@ class _Turn:
     def ask_item(self, *, fresh: bool) -> None:
         """One item per message: where we are ("3 of 9"), the stem, the item, its answers and Back."""
         survey, questionnaire = self.questionnaire()
-        if survey.questionnaire not in self.content.questionnaires or survey.index >= len(questionnaire.items):
-            self.state = replace(self.state, survey=None)
-            self.show_menu()
-            return
         item = questionnaire.items[survey.index]
         prompt = self.next_prompt() if fresh else self.state.prompt
         self.state = replace(self.state, flow=SURVEY, step=f"{questionnaire.id}/{item.id}"[:64], awaiting="button")

@@ -235,3 +235,16 @@ def test_a_severe_phq9_flags_the_patient_for_review_once_per_occasion(content: C
     answer_all(patient, [3] * 8 + [0])
     assert [f.rule for f in sent(patient, FlagForReview)] == ["phq9-severe"]
     assert patient.state.flagged == ("phq9-severe/baseline",)
+
+
+def test_a_questionnaire_the_content_no_longer_has_is_let_go_kindly(content: Content) -> None:
+    patient = EnginePatient(content)
+    onboard(patient)
+    start_checkin(patient)
+    answer(patient, 1)
+    survey = patient.state.survey
+    assert survey is not None
+    patient.state = replace(patient.state, survey=replace(survey, questionnaire="retired"))
+    patient.type("hello")
+    assert patient.state.survey is None
+    assert patient.state.flow == MENU, "back to the menu, not stuck"
