@@ -53,3 +53,12 @@ def test_the_terminal_chat_remembers_where_the_patient_was(tmp_path: Path) -> No
     assert "Continue lesson 1" in again.stdout
     after_lesson = again.stdout.split("> ")[1]
     assert "[1] Let's begin" in after_lesson, "the same step, shown again"
+
+
+def test_the_terminal_chat_shows_a_chart_by_its_caption(tmp_path: Path) -> None:
+    consent = "1\n1\n5\n1\n1\n1\n1\n"
+    check_in = "1\n" + "1\n" * 9 + "1\n" * 7 + "1\n" * 3  # the check-in: all the lowest answers
+    result = run_cli(["chat", "--fresh"], consent + check_in + "/progress\n", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "🖼 📈 Your check-in scores over time" in result.stdout
+    assert "Your mood (PHQ-9): 0" in result.stdout
