@@ -75,6 +75,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "command_stop": frozenset(),
     # questionnaires, results and the check-in (issue 4)
     "menu_checkin_start": frozenset({"count"}),
+    "menu_checkin_note": frozenset(),
     "menu_checkin_continue": frozenset({"number", "total"}),
     "checkin_paused": frozenset({"name", "number", "total"}),
     "checkin_lesson_instead": frozenset(),

@@ -434,8 +434,9 @@ class _Turn:
         if self.state.survey is not None:
             number, total, _ = self.survey_place()
             choices.append((self.ui("menu_checkin_continue", number=number, total=total), CHECKIN))
-        elif self.due_now():
-            choices.append((self.ui("menu_checkin_start", count=len(self.due_now()[0].remaining)), CHECKIN))
+        elif due := self.due_now():
+            text = self.ui("menu_checkin_note") + "\n\n" + text
+            choices.append((self.ui("menu_checkin_start", count=len(due[0].remaining)), CHECKIN))
         take = lesson_to_take(views)
         if take is not None:
             key = "menu_continue_lesson" if take.status == LessonStatus.IN_PROGRESS else "menu_start_lesson"
@@ -756,6 +757,8 @@ class _Turn:
         """A questionnaire in progress that the content no longer has (or has fewer items) is let go."""
         survey = self.state.survey
         if survey is None:
+            if self.state.flow == SURVEY:
+                self.state = replace(self.state, flow=None, step=None)
             return
         questionnaire = self.content.questionnaires.get(survey.questionnaire)
         if questionnaire is None or survey.index >= len(questionnaire.items):
@@ -793,13 +796,14 @@ class _Turn:
         """Start on "your check-in is ready": works whenever tapped, unless that check-in is done."""
         survey = self.state.survey
         due = next((d for d in self.due_now() if d.occasion.key == key), None)
+        occasion = occasions.find(self.full_content.program, key)
+        announced = self.ui("checkin_ready", count=len(due.remaining) if due else len(occasion.give) if occasion else 1)
         if survey is None and due is None:
             self.toast("checkin_already_done")
-            self.clear_buttons(message_id, self.ui("checkin_ready", count=1))
+            self.clear_buttons(message_id, announced)
             return
         self.toast(None)
-        self.mark_chosen(message_id, self.ui("checkin_ready", count=len(due.remaining) if due else 1),
-                         self.ui("checkin_start"))  # fmt: skip
+        self.mark_chosen(message_id, announced, self.ui("checkin_start"))
         if survey is not None:
             self.ask_item(fresh=True)
         elif due is not None:
@@ -814,8 +818,8 @@ class _Turn:
         survey, questionnaire = self.questionnaire()
         return survey.index + 1, len(questionnaire.items), questionnaire
 
-    def begin_survey(self, due: occasions.DueOccasion, first: str | None = None) -> None:
-        name, *rest = (first, *due.remaining[1:]) if first else due.remaining
+    def begin_survey(self, due: occasions.DueOccasion) -> None:
+        name, *rest = due.remaining
         self.state = replace(self.state, survey=Survey(due.occasion.key, name, queue=tuple(rest)))
         self.send(self.text(self.content.questionnaires[name].intro))
         self.ask_item(fresh=True)
