@@ -248,3 +248,15 @@ def test_a_questionnaire_the_content_no_longer_has_is_let_go_kindly(content: Con
     patient.type("hello")
     assert patient.state.survey is None
     assert patient.state.flow == MENU, "back to the menu, not stuck"
+
+
+def test_lesson_offers_a_due_check_in_without_holding_the_lesson_up(content: Content) -> None:
+    patient = EnginePatient(content)
+    onboard(patient)
+    patient.command("lesson")
+    offer = patient.sends[0]
+    assert "check-in is ready too" in plain(offer.text)
+    assert offer.buttons[0].data == "checkin:baseline"
+    assert patient.state.flow == "lesson-1", "the lesson opens all the same"
+    patient.do(Press("checkin:baseline", 50))
+    assert "1 of 9" in plain(patient.prompt().text)
