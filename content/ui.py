@@ -81,7 +81,6 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "checkin_lesson_instead": frozenset(),
     "checkin_ready": frozenset({"count"}),
     "checkin_start": frozenset(),
-    "checkin_also_ready": frozenset(),
     "checkin_already_done": frozenset(),
     "checkin_nothing_due": frozenset(),
     "checkin_done": frozenset(),

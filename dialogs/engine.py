@@ -137,11 +137,7 @@ class _Turn:
             elif self.state.survey is not None:
                 self.show_menu(step=CHECKIN)  # a check-in was left part way: offer to carry on
             else:
-                if due := self.due_now():  # a check-in is ready too: offered, the lesson not held up
-                    key = due[0].occasion.key
-                    button = Button(plain(self.ui("checkin_start")), READY + key)
-                    self.actions.append(Send(self.ui("checkin_also_ready"), (button,)))
-                self.open_lesson()
+                self.open_lesson()  # when no lesson can be taken yet, the menu it shows offers a due check-in
 
     # -- safety ---------------------------------------------------------------------------
 

@@ -250,13 +250,19 @@ def test_a_questionnaire_the_content_no_longer_has_is_let_go_kindly(content: Con
     assert patient.state.flow == MENU, "back to the menu, not stuck"
 
 
-def test_lesson_offers_a_due_check_in_without_holding_the_lesson_up(content: Content) -> None:
+def test_lesson_with_no_lesson_open_shows_the_menu_with_the_due_check_in(content: Content) -> None:
     patient = EnginePatient(content)
     onboard(patient)
+    walk_baseline(patient)
+    patient.state = replace(patient.state, lessons_done=(1,), lesson_place=None)
+    patient.now = NOW + timedelta(days=1)
     patient.command("lesson")
-    offer = patient.sends[0]
-    assert "check-in is ready too" in plain(offer.text)
-    assert offer.buttons[0].data == "checkin:baseline"
-    assert patient.state.flow == "lesson-1", "the lesson opens all the same"
-    patient.do(Press("checkin:baseline", 50))
-    assert "1 of 9" in plain(patient.prompt().text)
+    assert "Lesson 2 opens on" in patient.texts[0]
+    assert patient.state.flow == MENU, "then the menu"
+    assert not any("check-in" in label.lower() for label in patient.labels()), "the baseline is done"
+    patient.now = NOW + timedelta(days=7, hours=1)
+    patient.command("lesson")
+    assert patient.state.flow == "lesson-2", "an open lesson opens at once"
+    patient.state = replace(patient.state, lessons_done=(1, 2), lesson_place=None)
+    patient.command("lesson")
+    assert "check-in" in patient.labels()[0].lower(), "the weekly check-in, offered first"
