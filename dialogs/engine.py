@@ -882,8 +882,8 @@ class _Turn:
         if rule is None or scoring.LEVELS[rule.level] <= scoring.LEVELS.get(survey.alerted or "", 0):
             return survey
         self.actions.append(Send(self.ui("survey_safety_message", **self.crisis_context()), urgent=True))
-        where = f"{questionnaire.title} ({survey.occasion})"
-        self.actions.append(RaiseAlert(rule.level, f"{rule.reason}, in {where}", f"answered: {plain(label)}"))
+        reason = f"{rule.reason}: answered “{plain(label)}” ({questionnaire.title}, {survey.occasion})"
+        self.actions.append(RaiseAlert(rule.level, reason))
         return replace(survey, alerted=rule.level)
 
     def finish_questionnaire(self) -> None:

@@ -163,7 +163,8 @@ def test_phq9_item_9_nearly_every_day_sends_the_safety_message_first_and_an_urge
     assert "116 123" in plain(safety.text), "the crisis contacts of the patient's country"
     alerts = sent(patient, RaiseAlert)
     assert [a.level for a in alerts] == ["urgent"]
-    assert "item 9" in alerts[0].reason
+    assert alerts[0].reason.startswith("PHQ-9 item 9")
+    assert "“Nearly every day” (PHQ-9, baseline)" in alerts[0].reason
     assert sends.index(safety) < sends.index(patient.prompt()), "the safety message goes before the next item"
     assert sent(patient, SaveResult), "and the questionnaire is still finished"
     assert "1 of 7" in plain(patient.prompt().text), "the flow goes on"

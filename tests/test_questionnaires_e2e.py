@@ -89,7 +89,7 @@ async def test_item_9_nearly_every_day_sends_the_safety_message_and_an_urgent_al
         assert "call or text 988" in safety.text, "the crisis contacts of the patient's country"
         assert "1 of 7" in last(user).text, "the check-in carries on with the GAD-7"
         alert = await staff.wait_for_text("URGENT")
-        assert "P-0001" in alert.text and "item 9" in alert.text
+        assert "P-0001" in alert.text and "item 9" in alert.text and "“Nearly every day”" in alert.text
         assert "Fay" not in alert.text
         assert alert.buttons[0][0][0] == "✅ Acknowledge"
         result = await staff.wait_for_text("finished the PHQ-9")
