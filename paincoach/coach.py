@@ -271,12 +271,19 @@ class Coach:
             ).all()
             for patient in patients:
                 state, _ = load_state(session, patient)
+                in_progress = state.survey.occasion if state.survey else None
                 for occasion in due(self.content.program, state.consented_at, state.timezone, now, state.surveys_done):
-                    if occasion.occasion.key not in state.announced and patient.id is not None:
-                        waiting.append((patient.id, occasion.occasion.key))
+                    key = occasion.occasion.key
+                    if key not in state.announced and key != in_progress and patient.id is not None:
+                        waiting.append((patient.id, key))
+        told = 0
         for patient_id, key in waiting:
-            self.handle_for_patient(patient_id, Due("questionnaire", key))
-        return len(waiting)
+            try:
+                self.handle_for_patient(patient_id, Due("questionnaire", key))
+                told += 1
+            except Exception:  # one patient's problem must not keep the others from hearing
+                log.exception("telling patient %d that check-in %s is ready failed", patient_id, key)
+        return told
 
     def review_flag(self, flag_id: int, staff_id: int, staff_name: str, message_id: int | None) -> str | None:
         """A guide marked a stepped-care flag reviewed; returns the short answer to their tap."""

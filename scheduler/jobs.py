@@ -28,7 +28,7 @@ async def raise_unacknowledged_alerts(
 
 
 async def announce_due_questionnaires(coach: Coach, database: Database, wake_sender: Callable[[], None]) -> int:
-    """ "Your check-in is ready", once per occasion, to every patient with one due."""
+    """Tell every patient with a check-in due that it is ready, once per occasion."""
     announced = await database.run(coach.announce_due_questionnaires)
     if announced:
         log.info("told %d patient(s) a check-in is ready", announced)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from dialogs.events import Start, Text
 from paincoach.clock import ManualClock
@@ -18,7 +18,7 @@ from paincoach.settings import Settings
 from scheduler.jobs import QUESTIONNAIRE_SWEEP_SECONDS, build_scheduler, raise_unacknowledged_alerts
 from storage import outbox, results
 from storage.database import Database
-from storage.models import Alert, AuditEvent, DialogState, Patient, QuestionnaireResult
+from storage.models import Alert, AuditEvent, CareFlag, DialogState, Patient, QuestionnaireResult
 from storage.outbox import Priority
 from storage.patients import Person
 from tests.conftest import CONTENT_DIR, load_content
@@ -269,6 +269,46 @@ async def test_the_check_in_is_announced_once_started_resumed_after_a_restart_an
             assert results.open_flags(session, patient.id) == []
     finally:
         database.dispose()
+
+
+async def test_a_severe_result_flags_the_patient_and_a_guide_marks_it_reviewed(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    settings = settings_for(telegram, tmp_path)
+    staff = telegram.group(STAFF_CHAT, "Guides")
+    async with running_coach(settings, ManualClock()):
+        user = telegram.user(5106)
+        await onboard(user, telegram)
+        await tap(user, telegram, label_with(user, "check-in"))
+        for _ in range(8):
+            await tap(user, telegram, "Nearly every day")
+        await tap(user, telegram, "Not at all")  # 24
+        assert "really hard for you lately" in " ".join(m.text for m in user.messages[-3:])
+        flag = await staff.wait_for_text("Stepped care: please review P-0001")
+        assert "PHQ-9 of 20 or more" in flag.text
+        assert flag.labels == ["✅ Reviewed"]
+        database = Database(settings.database_url)
+        try:
+            with database.transaction() as session:
+                assert results.open_flags(session, 1) == [f"PHQ-9 of 20 or more (baseline, {flag_date(session)})"]
+        finally:
+            database.dispose()
+        query = staff.press(GUIDE, "✅ Reviewed", message_id=flag.message_id)
+        assert "Reviewed by" in (await telegram.wait_answered(query))["text"]
+        await staff.wait_for_text("Reviewed by")
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            assert results.open_flags(session, 1) == []
+    finally:
+        database.dispose()
+    actions = audit_actions(settings.database_url)
+    assert actions.index("care_flag_raised") < actions.index("care_flag_reviewed")
+
+
+def flag_date(session: Session) -> str:
+    row = session.exec(select(CareFlag)).one()
+    return f"{row.created_at:%Y-%m-%d}"
 
 
 def test_the_check_in_sweep_is_scheduled_on_purpose() -> None:
