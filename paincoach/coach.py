@@ -75,8 +75,10 @@ class Coach:
         default_timezone: str,
         default_country: str = "other",
         staff_chat_id: int | None = None,
+        review_alert_repeat: timedelta | None = None,
     ) -> None:
         self.database = database
+        self.review_alert_repeat = review_alert_repeat  # "review" alerts: raised again after this
         self.content = content
         self.clock = clock
         self.staff_chat_id = staff_chat_id
@@ -360,10 +362,11 @@ class Coach:
             return plain(done)
 
     def raise_unacknowledged(self, after: timedelta) -> int:
-        """Raise again every alert nobody acknowledged within `after`; returns how many."""
+        """Raise again every alert nobody acknowledged within `after` (review alerts: the review
+        repeat, if set); returns how many."""
         now = self.clock.now()
         with self.database.transaction() as session:
-            due = alerts.due_again(session, now, after)
+            due = alerts.due_again(session, now, after, self.review_alert_repeat)
             for alert in due:
                 alerts.mark_raised_again(session, alert, now)
                 patient = session.get(Patient, alert.patient_id)
@@ -399,4 +402,5 @@ def make_coach(settings: Settings, database: Database, content: Content, clock: 
         default_timezone=settings.default_timezone,
         default_country=settings.default_country,
         staff_chat_id=settings.staff_chat_id,
+        review_alert_repeat=timedelta(hours=settings.review_alert_repeat_hours),
     )

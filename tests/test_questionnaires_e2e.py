@@ -118,6 +118,10 @@ async def test_item_9_several_days_is_a_review_alert_raised_again_until_acknowle
         alert = await staff.wait_for_text("Review within one working day")
         clock.advance(timedelta(minutes=settings.alert_repeat_minutes + 1))
         repeat = timedelta(minutes=settings.alert_repeat_minutes)
+        assert await raise_unacknowledged_alerts(coach.coach, coach.database, repeat, coach.sender.wake) == 0, (
+            "not every few minutes: within one working day"
+        )
+        clock.advance(timedelta(hours=settings.review_alert_repeat_hours))
         assert await raise_unacknowledged_alerts(coach.coach, coach.database, repeat, coach.sender.wake) == 1
         again = await staff.wait_for_text("raised again, 2×")
         assert again.message_id != alert.message_id
