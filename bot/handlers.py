@@ -8,7 +8,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message, Update
 
 from dialogs.events import Event, NotText, Press, Text, parse_command
-from paincoach.coach import ACK, Coach, Reply
+from paincoach.coach import ACK, REVIEWED, Coach, Reply
 from storage.database import Database
 from storage.patients import Person
 
@@ -67,7 +67,8 @@ class PatientHandlers:
 
 
 class StaffHandlers:
-    """The staff chat's side: acknowledging risk alerts. Only taps in the staff chat count."""
+    """The staff chat's side: acknowledging risk alerts, marking stepped-care flags reviewed.
+    Only taps in the staff chat count."""
 
     def __init__(self, coach: Coach, database: Database, staff_chat_id: int | None, wake_sender: object) -> None:
         self.coach = coach
@@ -77,9 +78,22 @@ class StaffHandlers:
 
     def router(self) -> Router:
         router = Router(name="staff")
-        router.callback_query.filter(F.data.startswith(ACK))
-        router.callback_query.register(self.on_acknowledge)
+        router.callback_query.register(self.on_acknowledge, F.data.startswith(ACK))
+        router.callback_query.register(self.on_reviewed, F.data.startswith(REVIEWED))
         return router
+
+    async def on_reviewed(self, query: CallbackQuery) -> None:
+        in_staff_chat = query.message is not None and query.message.chat.id == self.staff_chat_id
+        flag_id = (query.data or "").removeprefix(REVIEWED)
+        if not in_staff_chat or not flag_id.isdigit():
+            await answer_quietly(query)
+            return
+        name = query.from_user.full_name or str(query.from_user.id)
+        message_id = query.message.message_id if query.message else None
+        answer = await self.database.run(self.coach.review_flag, int(flag_id), query.from_user.id, name, message_id)
+        if callable(self.wake_sender):
+            self.wake_sender()
+        await answer_quietly(query, answer)
 
     async def on_acknowledge(self, query: CallbackQuery) -> None:
         in_staff_chat = query.message is not None and query.message.chat.id == self.staff_chat_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from contextlib import suppress
 from typing import Any
 
@@ -21,6 +22,7 @@ from aiogram.exceptions import (
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
 )
@@ -62,6 +64,18 @@ class AiogramTransport:
                     reply_markup=keyboard(payload.get("buttons") or [], payload.get("per_row", 1)),
                 )
                 return Delivered(int(payload["message_id"]))
+            if kind == "photo":  # a chart: PNG bytes in base64, with an HTML caption
+                photo = BufferedInputFile(
+                    base64.b64decode(payload["photo"]), filename=payload.get("filename", "chart.png")
+                )
+                sent_photo = await self.bot.send_photo(
+                    chat_id=chat_id,
+                    photo=photo,
+                    caption=payload.get("caption") or None,
+                    reply_markup=keyboard(payload.get("buttons") or [], payload.get("per_row", 1)),
+                    message_thread_id=payload.get("thread_id"),
+                )
+                return Delivered(sent_photo.message_id)
             if payload.get("typing") and chat_id > 0:
                 await self._typing(chat_id)
             sent = await self.bot.send_message(

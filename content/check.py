@@ -19,6 +19,7 @@ from content.schema import (
     Flow,
     MessageStep,
     PickStep,
+    Questionnaire,
     QuestionStep,
     QuizStep,
     ScaleStep,
@@ -68,9 +69,12 @@ def check_loaded(loaded: LoadedContent) -> list[Problem]:
         problems.extend(_check_ui(locale, required=locale is default))
         for flow in locale.content.flows.values():
             problems.extend(_check_flow(locale, flow, times))
+        for questionnaire in locale.content.questionnaires.values():
+            problems.extend(_check_questionnaire(locale, questionnaire))
         if locale is not default:
             problems.extend(_check_translation(default, locale))
     problems.extend(_check_program(loaded))
+    problems.extend(_check_schedule(loaded))
     if not any(f.kind == "onboarding" for f in default.content.flows.values()):
         problems.append(Problem(_folder(default) / "flows", 1, "no onboarding flow"))
     return problems
@@ -98,6 +102,59 @@ def _check_program(loaded: LoadedContent) -> Iterator[Problem]:
                     source.line_of(("lessons", index, "lesson")),
                     f"lesson {release.lesson} is in the timetable but there is no lesson-{release.lesson} file",
                 )
+
+
+# -- questionnaires ---------------------------------------------------------------------------
+
+
+QUESTIONNAIRE_VARIABLES = frozenset({"crisis_contacts", "country_name", "code"})
+
+
+def _check_questionnaire(locale: LoadedLocale, questionnaire: Questionnaire) -> Iterator[Problem]:
+    source = locale.questionnaire_sources[questionnaire.id]
+    context = _sample_flow_context(locale, set())
+    texts: list[tuple[tuple[str | int, ...], str]] = [(("intro",), questionnaire.intro)]
+    if questionnaire.stem:
+        texts.append((("stem",), questionnaire.stem))
+    texts += [(("items", i, "text"), item.text) for i, item in enumerate(questionnaire.items)]
+    texts += [(("bands", i, "message"), band.message) for i, band in enumerate(questionnaire.bands)]
+    for where, text in texts:
+        line = source.line_of(where)
+        yield from _check_template(source.path, line, text, QUESTIONNAIRE_VARIABLES)
+        yield from _check_rendered(source.path, line, text, context)
+    for index, item in enumerate(questionnaire.items):
+        for option in questionnaire.answers(item):
+            if not fits(f"a:{option.value}"):
+                yield Problem(source.path, source.line_of(("items", index)), f"answer value {option.value} is too long")
+
+
+def _check_schedule(loaded: LoadedContent) -> Iterator[Problem]:
+    """Every questionnaire the timetable gives, or a stepped-care rule names, exists."""
+    source = loaded.program_source
+    program = loaded.content.program
+    known = set(loaded.locales[loaded.content.default_locale].content.questionnaires)
+    for index, occasion in enumerate(program.questionnaires):
+        for position, name in enumerate(occasion.give):
+            if name not in known:
+                yield Problem(
+                    source.path,
+                    source.line_of(("questionnaires", index, "give", position)),
+                    f"occasion {occasion.id!r} gives {name!r}, which is not a questionnaire "
+                    f"(content/<locale>/questionnaires/{name}.yaml)",
+                )
+    ids = [o.id for o in program.questionnaires]
+    for index, occasion in enumerate(program.questionnaires):
+        if ids.count(occasion.id) > 1:
+            yield Problem(
+                source.path, source.line_of(("questionnaires", index, "id")), f"occasion {occasion.id!r} twice"
+            )
+    for index, rule in enumerate(program.stepped_care):
+        if rule.questionnaire not in known:
+            yield Problem(
+                source.path,
+                source.line_of(("stepped_care", index, "questionnaire")),
+                f"stepped-care rule {rule.id!r} names {rule.questionnaire!r}, which is not a questionnaire",
+            )
 
 
 # -- flows ---------------------------------------------------------------------------------
@@ -465,3 +522,10 @@ def _check_translation(default: LoadedLocale, other: LoadedLocale) -> Iterator[P
         for step in flow.steps:
             if step.id not in theirs:
                 yield Problem(source.path, 1, f"missing translation of step {step.id!r} of {flow_id}")
+    for questionnaire_id, questionnaire in default.content.questionnaires.items():
+        translation = other.content.questionnaires.get(questionnaire_id)
+        if translation is None:
+            yield Problem(_folder(other), 1, f"missing translation of questionnaire {questionnaire_id}")
+        elif [i.id for i in translation.items] != [i.id for i in questionnaire.items]:
+            path = other.questionnaire_sources[questionnaire_id].path
+            yield Problem(path, 1, f"the items of {questionnaire_id} differ from the {default.content.locale} ones")

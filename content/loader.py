@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 from yaml.constructor import SafeConstructor
 
-from content.schema import Content, CrisisDirectory, Flow, LocaleContent, Program, SafetyPhrases
+from content.schema import Content, CrisisDirectory, Flow, LocaleContent, Program, Questionnaire, SafetyPhrases
 
 Path_ = tuple[str | int, ...]
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -109,6 +109,7 @@ def _validation_problems(source: SourceFile, error: ValidationError) -> Iterator
 class LoadedLocale:
     content: LocaleContent
     sources: dict[str, SourceFile]  # flow id, "ui" or "crisis" -> its file
+    questionnaire_sources: dict[str, SourceFile] = field(default_factory=dict)  # questionnaire id -> its file
 
 
 @dataclass
@@ -184,9 +185,31 @@ def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
         flows[flow.id] = flow
         sources[flow.id] = source
 
+    questionnaires: dict[str, Questionnaire] = {}
+    questionnaire_sources: dict[str, SourceFile] = {}
+    for path in sorted(folder.glob("questionnaires/*.yaml")):
+        source = parse(path)
+        if source is None:
+            continue
+        try:
+            questionnaire = Questionnaire.model_validate(source.data)
+        except ValidationError as error:
+            problems.extend(_validation_problems(source, error))
+            continue
+        if questionnaire.id in questionnaires:
+            problems.append(
+                Problem(path, source.line_of(("id",)), f"questionnaire id {questionnaire.id!r} is used twice")
+            )
+            continue
+        questionnaires[questionnaire.id] = questionnaire
+        questionnaire_sources[questionnaire.id] = source
+
     if crisis is None or safety is None:
         return None
-    return LoadedLocale(LocaleContent(locale=folder.name, ui=ui, crisis=crisis, safety=safety, flows=flows), sources)
+    texts = LocaleContent(
+        locale=folder.name, ui=ui, crisis=crisis, safety=safety, flows=flows, questionnaires=questionnaires
+    )
+    return LoadedLocale(texts, sources, questionnaire_sources)
 
 
 def _load_program(root: Path, problems: list[Problem]) -> tuple[Program, SourceFile] | None:

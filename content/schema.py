@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -230,6 +231,203 @@ class Flow(Strict):
         return keys
 
 
+# -- questionnaires ------------------------------------------------------------------------------
+
+ITEM_ID = r"^[a-z0-9_]+$"
+
+
+class AnswerOption(Strict):
+    """One answer to a questionnaire item: what the patient taps and the value it scores."""
+
+    value: int
+    label: str = Field(min_length=1, max_length=64)
+
+
+class ItemScale(Strict):
+    """A numeric rating on buttons, `min` to `max`, with the words for its two ends."""
+
+    min: int = 0
+    max: int = 10
+    low: str = Field(min_length=1)  # what `min` means, e.g. "no pain"
+    high: str = Field(min_length=1)  # what `max` means
+
+    @model_validator(mode="after")
+    def _sensible(self) -> ItemScale:
+        if self.max <= self.min or self.max - self.min > 20:
+            raise ValueError("a scale needs max above min and at most 21 values")
+        return self
+
+
+class QuestionnaireItem(Strict):
+    id: str = Field(pattern=ITEM_ID)
+    text: str = Field(min_length=1)
+    options: tuple[AnswerOption, ...] | None = None  # this item's own answers (default: the shared set)
+    scale: ItemScale | None = None  # or a numeric rating
+    reverse: bool = False  # scored max + min - value
+
+    @model_validator(mode="after")
+    def _one_kind_of_answer(self) -> QuestionnaireItem:
+        if self.options is not None and self.scale is not None:
+            raise ValueError("give an item either `options` or a `scale`, not both")
+        if self.options is not None and len({o.value for o in self.options}) != len(self.options):
+            raise ValueError("two options have the same value")
+        return self
+
+
+class Subscale(Strict):
+    """Items scored together: their sum (or mean) divided by `divide_by`; with `method: subscales`
+    the total is the sum of the subscales (FIQR: function sum / 3 + overall sum + symptom sum / 2)."""
+
+    id: str = Field(pattern=ITEM_ID)
+    title: str = Field(min_length=1)
+    items: tuple[str, ...] = Field(min_length=1)
+    method: Literal["sum", "mean"] = "sum"
+    divide_by: float = Field(default=1.0, gt=0)
+    max_missing: int = Field(default=0, ge=0)  # more missing than this makes the whole result invalid
+    prorate: bool = True  # a missing item (within max_missing) counts as the mean of the answered ones
+
+
+class Scoring(Strict):
+    method: Literal["sum", "mean", "subscales"] = "sum"
+    max_missing: int = Field(default=0, ge=0)  # for sum and mean: items that may be left out
+    prorate: bool = True  # sum: missing items count as the mean of the answered ones
+    subscales: tuple[Subscale, ...] = ()
+    decimals: int = Field(default=0, ge=0, le=2)  # how the total is shown
+
+    @model_validator(mode="after")
+    def _subscales_when_needed(self) -> Scoring:
+        if self.method == "subscales" and not self.subscales:
+            raise ValueError("`method: subscales` needs `subscales`")
+        return self
+
+
+class Band(Strict):
+    """A range of totals from `min` (inclusive) up to the next band's `min`; the last reaches the top."""
+
+    id: str = Field(pattern=ITEM_ID)
+    min: float
+    label: str = Field(min_length=1)  # for the guides, e.g. "moderate"
+    message: str = Field(min_length=1)  # for the patient: plain, caring words, no clinical labels
+
+
+class RiskRule(Strict):
+    """An answer that needs a person: item `item` at `at_least` or more raises a `level` alert."""
+
+    item: str = Field(pattern=ITEM_ID)
+    at_least: int
+    level: Literal["review", "urgent"]
+    reason: str = Field(min_length=1, max_length=200)  # for the guides
+
+
+class Questionnaire(Strict):
+    """A measure asked one item per message; scored, banded and checked for risk (dialogs/scoring.py)."""
+
+    id: str = Field(pattern=CHOICE_ID)
+    title: str = Field(min_length=1, max_length=40)  # short, for guides and charts: "PHQ-9"
+    name: str = Field(min_length=1, max_length=64)  # for the patient: "Your mood"
+    intro: str = Field(min_length=1)  # shown before the first item
+    stem: str | None = None  # shown above every item ("Over the last 2 weeks ...")
+    options: tuple[AnswerOption, ...] | None = None  # the answers shared by every item
+    items: tuple[QuestionnaireItem, ...] = Field(min_length=1)
+    scoring: Scoring = Field(default_factory=Scoring)
+    bands: tuple[Band, ...] = ()
+    risk: tuple[RiskRule, ...] = ()
+    higher_is_better: bool = False
+    chart: bool = True  # drawn on the /progress chart
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Questionnaire:
+        ids = [item.id for item in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two items have the same id")
+        if self.options is not None and len({o.value for o in self.options}) != len(self.options):
+            raise ValueError("two shared options have the same value")
+        for item in self.items:
+            if item.options is None and item.scale is None and not self.options:
+                raise ValueError(f"item {item.id}: no answers (give shared `options`, or the item's own)")
+        for subscale in self.scoring.subscales:
+            for item_id in subscale.items:
+                if item_id not in ids:
+                    raise ValueError(f"subscale {subscale.id}: no item {item_id!r}")
+        low, high = self.score_range()
+        mins = [band.min for band in self.bands]
+        if self.bands and (mins != sorted(set(mins)) or mins[0] != low or mins[-1] > high):
+            raise ValueError(
+                f"bands must start at the lowest score ({low:g}), go up in order and start at or below {high:g}"
+            )
+        for rule in self.risk:
+            if rule.item not in ids:
+                raise ValueError(f"risk rule: no item {rule.item!r}")
+            if rule.at_least not in self.values(self.item(rule.item)):
+                raise ValueError(f"risk rule: {rule.at_least} is not an answer to {rule.item}")
+        return self
+
+    def item(self, item_id: str) -> QuestionnaireItem:
+        return next(item for item in self.items if item.id == item_id)
+
+    def answers(self, item: QuestionnaireItem) -> tuple[AnswerOption, ...]:
+        """The answers to one item, lowest value first."""
+        if item.scale is not None:
+            return tuple(AnswerOption(value=v, label=str(v)) for v in range(item.scale.min, item.scale.max + 1))
+        return tuple(sorted(item.options or self.options or (), key=lambda o: o.value))
+
+    def values(self, item: QuestionnaireItem) -> list[int]:
+        return [o.value for o in self.answers(item)]
+
+    def score_range(self) -> tuple[float, float]:
+        """The lowest and highest total this questionnaire can give."""
+
+        def group(item_ids: Sequence[str], method: str, divide_by: float = 1.0) -> tuple[float, float]:
+            lows = [min(self.values(self.item(i))) for i in item_ids]
+            highs = [max(self.values(self.item(i))) for i in item_ids]
+            if method == "mean":
+                return sum(lows) / len(lows) / divide_by, sum(highs) / len(highs) / divide_by
+            return sum(lows) / divide_by, sum(highs) / divide_by
+
+        if self.scoring.method != "subscales":
+            return group([item.id for item in self.items], self.scoring.method)
+        parts = [group(s.items, s.method, s.divide_by) for s in self.scoring.subscales]
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+
+class QuestionnaireOccasion(Strict):
+    """When questionnaires are given: on `day` (from consent, local time), or every `every` days
+    from `day` to `until_day`; each occasion stays offered for `open_days` (default: until done)."""
+
+    id: str = Field(pattern=STEP_ID)
+    day: int = Field(ge=0)
+    every: int | None = Field(default=None, ge=1)
+    until_day: int | None = Field(default=None, ge=0)
+    give: tuple[str, ...] = Field(min_length=1)
+    open_days: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _repeat(self) -> QuestionnaireOccasion:
+        if (self.every is None) != (self.until_day is None):
+            raise ValueError("a repeated occasion needs both `every` and `until_day`")
+        if self.until_day is not None and self.until_day < self.day:
+            raise ValueError("`until_day` is before `day`")
+        return self
+
+
+class SteppedCareRule(Strict):
+    """Flag a patient for the guide to review: the latest total `at_least` a value, a rise of
+    `rise_from_baseline` or more since the first result, or `rises` rises in a row."""
+
+    id: str = Field(pattern=STEP_ID)
+    questionnaire: str = Field(pattern=CHOICE_ID)
+    at_least: float | None = None
+    rise_from_baseline: float | None = Field(default=None, gt=0)
+    rises: int | None = Field(default=None, ge=1)
+    reason: str = Field(min_length=1, max_length=200)  # for the guides
+
+    @model_validator(mode="after")
+    def _one_test(self) -> SteppedCareRule:
+        if sum(x is not None for x in (self.at_least, self.rise_from_baseline, self.rises)) != 1:
+            raise ValueError("give exactly one of `at_least`, `rise_from_baseline`, `rises`")
+        return self
+
+
 class CrisisContact(Strict):
     name: str = Field(min_length=1)
     contact: str = Field(min_length=1)
@@ -265,6 +463,7 @@ class LocaleContent(Strict):
     crisis: CrisisDirectory
     safety: SafetyPhrases
     flows: dict[str, Flow]
+    questionnaires: dict[str, Questionnaire] = Field(default_factory=dict)
 
     def lessons(self) -> list[Flow]:
         return sorted((f for f in self.flows.values() if f.kind == "lesson"), key=lambda f: f.number or 0)
@@ -286,6 +485,8 @@ class Program(Strict):
     times_of_day: dict[str, str] = Field(
         default_factory=lambda: {"morning": "09:30", "afternoon": "14:00", "evening": "18:30"}
     )
+    questionnaires: tuple[QuestionnaireOccasion, ...] = ()  # when questionnaires are given
+    stepped_care: tuple[SteppedCareRule, ...] = ()  # when a patient is flagged for the guide to review
 
     @model_validator(mode="after")
     def _in_order(self) -> Program:

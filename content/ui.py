@@ -73,6 +73,33 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "command_resources": frozenset(),
     "command_tools": frozenset(),
     "command_stop": frozenset(),
+    # questionnaires, results and the check-in (issue 4)
+    "menu_checkin_start": frozenset({"count"}),
+    "menu_checkin_note": frozenset(),
+    "menu_checkin_continue": frozenset({"number", "total"}),
+    "checkin_paused": frozenset({"name", "number", "total"}),
+    "checkin_lesson_instead": frozenset(),
+    "checkin_ready": frozenset({"count"}),
+    "checkin_start": frozenset(),
+    "checkin_already_done": frozenset(),
+    "checkin_nothing_due": frozenset(),
+    "checkin_done": frozenset(),
+    "survey_progress": frozenset({"number", "total"}),
+    "survey_scale": frozenset({"min", "max", "low", "high"}),
+    "survey_back": frozenset(),
+    "survey_reprompt": frozenset(),
+    "survey_thanks": frozenset(),
+    "survey_safety_message": CRISIS_VARIABLES,
+    "staff_result": frozenset({"code", "title", "occasion", "score", "band", "change"}),
+    "staff_result_first": frozenset(),
+    "staff_result_change": frozenset({"change", "baseline"}),
+    "staff_flag": frozenset({"code", "reason", "title", "score", "occasion"}),
+    "progress_scores_title": frozenset(),
+    "progress_score": frozenset({"name", "title", "score", "first"}),
+    "chart_caption": frozenset(),
+    "staff_flag_review": frozenset(),
+    "staff_flag_reviewed": frozenset({"by", "time"}),
+    "staff_flag_seen": frozenset({"reason"}),
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
@@ -81,6 +108,8 @@ BUTTON_TEXTS = frozenset(
         "menu_start_lesson", "menu_continue_lesson", "menu_help", "menu_progress", "menu_resources",
         "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no", "staff_alert_acknowledge",
         "menu_tools", "tool_start", "tool_past", "log_done", "log_not",
+        "menu_checkin_start", "menu_checkin_continue", "checkin_lesson_instead", "checkin_start", "survey_back",
+        "staff_flag_review",
     }
 )  # fmt: skip
 

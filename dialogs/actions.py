@@ -99,4 +99,57 @@ class RaiseAlert:
     excerpt: str = ""
 
 
-Action = Send | Edit | Toast | SaveAnswer | NotifyStaff | RaiseAlert | ScheduleEdits | CancelEdits | SaveEntry
+@dataclass(frozen=True)
+class SaveResult:
+    """A finished questionnaire: its answers and score (`total` None when it could not be scored)."""
+
+    questionnaire: str
+    occasion: str
+    answers: dict[str, int]
+    total: float | None
+    shown: str  # the total as shown: "12", "4.3"
+    band: str | None
+    subscales: dict[str, float | None]
+    change: float | None = None  # since the baseline result
+
+
+@dataclass(frozen=True)
+class FlagForReview:
+    """Stepped care: a rule met by the patient's results; the guide should review their care."""
+
+    rule: str
+    occasion: str
+    reason: str
+    text: str  # the message for the guides, in Telegram HTML
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    label: str
+    points: tuple[tuple[str, float], ...]  # (local date, ISO format; total), oldest first
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class SendChart:
+    """A picture of the patient's scores over time, drawn by the coach (PNG) and sent as a photo."""
+
+    series: tuple[ChartSeries, ...]
+    caption: str
+
+
+Action = (
+    Send
+    | Edit
+    | Toast
+    | SaveAnswer
+    | NotifyStaff
+    | RaiseAlert
+    | ScheduleEdits
+    | CancelEdits
+    | SaveEntry
+    | SaveResult
+    | FlagForReview
+    | SendChart
+)

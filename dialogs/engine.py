@@ -17,30 +17,35 @@ from content.schema import (
     LocaleContent,
     MessageStep,
     PickStep,
+    Questionnaire,
     QuestionStep,
     QuizStep,
     ScaleStep,
     Step,
 )
-from dialogs import callbacks
+from dialogs import callbacks, occasions, scoring, stepped_care
 from dialogs.actions import (
     Action,
     Button,
     CancelEdits,
+    ChartSeries,
     Edit,
+    FlagForReview,
     NotifyStaff,
     RaiseAlert,
     SaveAnswer,
     SaveEntry,
+    SaveResult,
     ScheduleEdits,
     Send,
+    SendChart,
     TimedEdit,
     Toast,
 )
-from dialogs.events import Command, Event, NotText, Press, Start, Text
+from dialogs.events import Command, Due, Event, NotText, Press, Start, Text
 from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, local_date, next_to_open
 from dialogs.safety import crisis_phrase
-from dialogs.state import MENU, MENU_STEP, PatientState, Place, Status
+from dialogs.state import MENU, MENU_STEP, PatientState, Place, Status, Survey
 
 MAX_ANSWER = 4096  # longest answer kept; Telegram itself never sends a longer message
 MAX_HOPS = 100  # steps one event may walk through; content check rules out loops
@@ -54,6 +59,11 @@ REMINDERS = "reminders"  # the group of a patient's planned reminders, cancelled
 KEEP_ENTRIES = 20  # recent entries per tool kept in the state for "My past entries"
 SHOW_ENTRIES = 5
 STOP_YES, STOP_NO = "yes", "no"
+SURVEY = "questionnaire"  # the flow name while a questionnaire item is being asked
+CHECKIN = "checkin"  # the menu choice (and page) of a due or unfinished questionnaire
+ANSWER, ITEM_BACK = "a:", "back"  # choices on a questionnaire item
+READY = "checkin:"  # the Start button of "your check-in is ready": checkin:<occasion>, not tied to a prompt
+KEEP_SCORES = 30  # results per questionnaire kept in the state for /progress, charts and stepped care
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class _Turn:
     # -- dispatch -------------------------------------------------------------------------
 
     def dispatch(self, event: Event) -> None:
+        self.forget_unknown_survey()
         written = event.text if isinstance(event, Text) else getattr(event, "args", "") or getattr(event, "payload", "")
         if written:
             self.watch_for_crisis(written)
@@ -97,6 +108,8 @@ class _Turn:
         elif isinstance(event, NotText):
             self.say("not_text")
             self.show_current()
+        elif isinstance(event, Due):
+            self.on_due(event)
 
     def on_command(self, command: Command) -> None:
         name = command.name
@@ -116,13 +129,15 @@ class _Turn:
             if name == "menu":
                 self.show_menu()
             elif name == "progress":
-                self.send(self.progress())
+                self.send_progress()
             elif name == "resources":
                 self.open_resources()
             elif name == "tools":
                 self.show_menu(step=TOOLS)
+            elif self.state.survey is not None:
+                self.show_menu(step=CHECKIN)  # a check-in was left part way: offer to carry on
             else:
-                self.open_lesson()
+                self.open_lesson()  # when no lesson can be taken yet, the menu it shows offers a due check-in
 
     # -- safety ---------------------------------------------------------------------------
 
@@ -202,6 +217,9 @@ class _Turn:
         if event.data.startswith(LOG) and self.state.status == Status.ACTIVE:
             self.log_reminder(event.data.removeprefix(LOG), event.message_id)
             return
+        if event.data.startswith(READY) and self.state.status == Status.ACTIVE:
+            self.start_when_ready(event.data.removeprefix(READY), event.message_id)
+            return
         press = callbacks.decode(event.data)
         if self.state.status in (Status.STOPPED, Status.DECLINED, Status.NEW):
             self.toast(None)
@@ -231,6 +249,9 @@ class _Turn:
             return
         if self.state.flow == MENU:
             self.on_menu_choice(press.choice, event.message_id)
+            return
+        if self.state.flow == SURVEY:
+            self.on_item_choice(press.choice, event.message_id)
             return
         flow, step = self.current()
         if flow is None or step is None:
@@ -322,6 +343,10 @@ class _Turn:
         if status in (Status.STOPPED, Status.DECLINED):
             self.say("paused")
             return
+        if self.state.overlay is None and self.state.flow == SURVEY:
+            self.say("survey_reprompt")
+            self.show_current()
+            return
         flow, step = self.current()
         if self.state.overlay is None and isinstance(step, QuestionStep) and flow is not None:
             self.answer_question(flow, step, text)
@@ -382,6 +407,13 @@ class _Turn:
             text = self.ui("tools_intro" if tools else "tools_locked")
             choices = [(flow.title, TOOL + flow.id) for flow in tools]
             choices.append((self.ui("menu_back"), BACK))
+        elif step == CHECKIN and self.state.survey is not None:
+            number, total, questionnaire = self.survey_place()
+            text = self.ui("checkin_paused", name=questionnaire.name, number=number, total=total)
+            choices = [
+                (self.ui("menu_checkin_continue", number=number, total=total), CHECKIN),
+                (self.ui("checkin_lesson_instead"), LESSON),
+            ]
         elif step.startswith(TOOLS + "/") and step.removeprefix(TOOLS + "/") in self.content.flows:
             tool = self.content.flows[step.removeprefix(TOOLS + "/")]
             count = len(self.state.entries.get(tool.id, []))
@@ -399,6 +431,12 @@ class _Turn:
         views = self.views()
         text = self.ui("menu")
         choices: list[tuple[str, str]] = []
+        if self.state.survey is not None:
+            number, total, _ = self.survey_place()
+            choices.append((self.ui("menu_checkin_continue", number=number, total=total), CHECKIN))
+        elif due := self.due_now():
+            text = self.ui("menu_checkin_note") + "\n\n" + text
+            choices.append((self.ui("menu_checkin_start", count=len(due[0].remaining)), CHECKIN))
         take = lesson_to_take(views)
         if take is not None:
             key = "menu_continue_lesson" if take.status == LessonStatus.IN_PROGRESS else "menu_start_lesson"
@@ -419,13 +457,23 @@ class _Turn:
 
     def on_menu_choice(self, choice: str, message_id: int | None) -> None:
         step = self.state.step
-        if step == MENU_STEP and choice == LESSON:
+        if step in (MENU_STEP, CHECKIN) and choice == CHECKIN:
+            self.toast(None)
+            self.clear_buttons(message_id, self.ui("menu"))
+            if self.state.survey is not None:
+                self.ask_item(fresh=True)
+            elif due := self.due_now():
+                self.begin_survey(due[0])
+            else:
+                self.say("checkin_nothing_due")
+                self.show_menu()
+        elif (step == CHECKIN and choice == LESSON) or (step == MENU_STEP and choice == LESSON):
             self.toast(None)
             self.clear_buttons(message_id, self.ui("menu"))
             self.open_lesson()
         elif step == MENU_STEP and choice == PROGRESS:
             self.toast(None)
-            self.send(self.progress())
+            self.send_progress()
         elif step == MENU_STEP and choice in (RESOURCES, REREAD, TOOLS):
             self.toast(None)
             self.clear_buttons(message_id, self.ui("menu"))
@@ -514,7 +562,35 @@ class _Turn:
                 if entries:
                     done = sum(1 for e in entries if e.get("_log") == "done")
                     lines.append(self.ui("progress_tool", title=title, count=len(entries), done=done))
+        results = [(q, self.state.scores.get(q.id, [])) for q in self.content.questionnaires.values()]
+        if any(rows for _, rows in results):
+            lines += ["", self.ui("progress_scores_title")]
+            for questionnaire, rows in results:
+                if rows:
+                    first, latest = rows[0], rows[-1]
+                    lines.append(
+                        self.ui(
+                            "progress_score",
+                            name=questionnaire.name,
+                            title=questionnaire.title,
+                            score=latest["shown"],
+                            first=first["shown"] if len(rows) > 1 else "",
+                        )
+                    )
         return "\n".join(lines)
+
+    def send_progress(self) -> None:
+        """Lessons, tools and results in words, then a chart of the scores over time."""
+        self.send(self.progress())
+        series = []
+        for questionnaire in self.content.questionnaires.values():
+            rows = self.state.scores.get(questionnaire.id, [])
+            if questionnaire.chart and rows:
+                low, high = questionnaire.score_range()
+                points = tuple((row["date"], float(row["total"])) for row in rows)
+                series.append(ChartSeries(f"{questionnaire.name} ({questionnaire.title})", points, low, high))
+        if series:
+            self.actions.append(SendChart(tuple(series), self.ui("chart_caption")))
 
     @staticmethod
     def day(moment: date) -> str:
@@ -675,6 +751,208 @@ class _Turn:
         if moved and not any(isinstance(a, CancelEdits) and a.group == group for a in self.actions):
             self.actions.append(CancelEdits(group))
 
+    # -- questionnaires -------------------------------------------------------------------
+
+    def forget_unknown_survey(self) -> None:
+        """A questionnaire in progress that the content no longer has (or has fewer items) is let go."""
+        survey = self.state.survey
+        if survey is None:
+            if self.state.flow == SURVEY:
+                self.state = replace(self.state, flow=None, step=None)
+            return
+        questionnaire = self.content.questionnaires.get(survey.questionnaire)
+        if questionnaire is None or survey.index >= len(questionnaire.items):
+            flow, step = (None, None) if self.state.flow == SURVEY else (self.state.flow, self.state.step)
+            self.state = replace(self.state, survey=None, flow=flow, step=step)
+
+    def due_now(self) -> list[occasions.DueOccasion]:
+        """Occasions open now with questionnaires left (that this language has)."""
+        if self.state.status != Status.ACTIVE:
+            return []
+        found = occasions.due(
+            self.full_content.program, self.state.consented_at, self.state.timezone, self.now, self.state.surveys_done
+        )
+        known = self.content.questionnaires
+        return [
+            replace(d, remaining=tuple(q for q in d.remaining if q in known))
+            for d in found
+            if any(q in known for q in d.remaining)
+        ]
+
+    def on_due(self, event: Due) -> None:
+        """The scheduler found something due; questionnaires: "your check-in is ready", once per occasion."""
+        if event.kind != "questionnaire" or event.key in self.state.announced:
+            return
+        due = next((d for d in self.due_now() if d.occasion.key == event.key), None)
+        survey = self.state.survey
+        if due is None or (survey is not None and survey.occasion == event.key):
+            return
+        self.state = replace(self.state, announced=(*self.state.announced, event.key))
+        label = plain(self.ui("checkin_start"))
+        text = self.ui("checkin_ready", count=len(due.remaining))
+        self.actions.append(Send(text, (Button(label, READY + event.key),), at=self.now))
+
+    def start_when_ready(self, key: str, message_id: int | None) -> None:
+        """Start on "your check-in is ready": works whenever tapped, unless that check-in is done."""
+        survey = self.state.survey
+        due = next((d for d in self.due_now() if d.occasion.key == key), None)
+        occasion = occasions.find(self.full_content.program, key)
+        announced = self.ui("checkin_ready", count=len(due.remaining) if due else len(occasion.give) if occasion else 1)
+        if survey is None and due is None:
+            self.toast("checkin_already_done")
+            self.clear_buttons(message_id, announced)
+            return
+        self.toast(None)
+        self.mark_chosen(message_id, announced, self.ui("checkin_start"))
+        if survey is not None:
+            self.ask_item(fresh=True)
+        elif due is not None:
+            self.begin_survey(due)
+
+    def questionnaire(self) -> tuple[Survey, Questionnaire]:
+        survey = self.state.survey
+        assert survey is not None
+        return survey, self.content.questionnaires[survey.questionnaire]
+
+    def survey_place(self) -> tuple[int, int, Questionnaire]:
+        survey, questionnaire = self.questionnaire()
+        return survey.index + 1, len(questionnaire.items), questionnaire
+
+    def begin_survey(self, due: occasions.DueOccasion) -> None:
+        name, *rest = due.remaining
+        self.state = replace(self.state, survey=Survey(due.occasion.key, name, queue=tuple(rest)))
+        self.send(self.text(self.content.questionnaires[name].intro))
+        self.ask_item(fresh=True)
+
+    def ask_item(self, *, fresh: bool) -> None:
+        """One item per message: where we are ("3 of 9"), the stem, the item, its answers and Back."""
+        survey, questionnaire = self.questionnaire()
+        item = questionnaire.items[survey.index]
+        prompt = self.next_prompt() if fresh else self.state.prompt
+        self.state = replace(self.state, flow=SURVEY, step=f"{questionnaire.id}/{item.id}"[:64], awaiting="button")
+        choices = [(option.label, f"{ANSWER}{option.value}") for option in questionnaire.answers(item)]
+        if survey.index > 0:
+            choices.append((self.ui("survey_back"), ITEM_BACK))
+        self.send(self.item_text(), choices, prompt, per_row=6 if item.scale else 1)
+
+    def item_text(self) -> str:
+        survey, questionnaire = self.questionnaire()
+        item = questionnaire.items[survey.index]
+        parts = [self.ui("survey_progress", number=survey.index + 1, total=len(questionnaire.items))]
+        if questionnaire.stem:
+            parts.append(self.text(questionnaire.stem))
+        parts.append(f"<b>{self.text(item.text)}</b>")
+        if item.scale:
+            parts.append(
+                self.ui(
+                    "survey_scale", min=item.scale.min, max=item.scale.max, low=item.scale.low, high=item.scale.high
+                )
+            )
+        return "\n\n".join(parts)
+
+    def on_item_choice(self, choice: str, message_id: int | None) -> None:
+        survey, questionnaire = self.questionnaire()
+        item = questionnaire.items[survey.index]
+        if choice == ITEM_BACK and survey.index > 0:
+            self.toast(None)
+            self.clear_buttons(message_id, self.item_text())
+            self.state = replace(self.state, survey=replace(survey, index=survey.index - 1))
+            self.ask_item(fresh=True)
+            return
+        value = choice.removeprefix(ANSWER) if choice.startswith(ANSWER) else None
+        option = next((o for o in questionnaire.answers(item) if str(o.value) == value), None)
+        if option is None:
+            self.toast("stale_button")
+            return
+        self.toast(None)
+        self.mark_chosen(message_id, self.item_text(), option.label)
+        survey = replace(survey, answers={**survey.answers, item.id: option.value})
+        survey = self.watch_answers(questionnaire, survey, option.label)
+        if survey.index + 1 < len(questionnaire.items):
+            self.state = replace(self.state, survey=replace(survey, index=survey.index + 1))
+            self.ask_item(fresh=True)
+        else:
+            self.state = replace(self.state, survey=survey)
+            self.finish_questionnaire()
+
+    def watch_answers(self, questionnaire: Questionnaire, survey: Survey, label: str) -> Survey:
+        """A risk answer (PHQ-9 item 9 above 0): the safety message at once and an alert to the guides;
+        raised once per questionnaire, again only if a later answer is more urgent."""
+        rule = scoring.risk(questionnaire, survey.answers)
+        if rule is None or scoring.LEVELS[rule.level] <= scoring.LEVELS.get(survey.alerted or "", 0):
+            return survey
+        self.actions.append(Send(self.ui("survey_safety_message", **self.crisis_context()), urgent=True))
+        reason = f"{rule.reason}: answered “{plain(label)}” ({questionnaire.title}, {survey.occasion})"
+        self.actions.append(RaiseAlert(rule.level, reason))
+        return replace(survey, alerted=rule.level)
+
+    def finish_questionnaire(self) -> None:
+        survey, questionnaire = self.questionnaire()
+        result = scoring.score(questionnaire, survey.answers)
+        history = self.state.scores.get(questionnaire.id, [])
+        baseline = next((row for row in history if row["occasion"] == "baseline"), history[0] if history else None)
+        change = result.total - float(baseline["total"]) if result.total is not None and baseline else None
+        shown = scoring.shown(questionnaire, result.total)
+        self.actions.append(
+            SaveResult(questionnaire.id, survey.occasion, dict(survey.answers), result.total, shown,
+                       result.band.id if result.band else None, dict(result.subscales), change)
+        )  # fmt: skip
+        done = (*self.state.surveys_done, occasions.done_key(survey.occasion, questionnaire.id))
+        self.state = replace(self.state, surveys_done=done)
+        if result.total is not None:
+            row = {
+                "occasion": survey.occasion,
+                "date": local_date(self.now, self.state.timezone).isoformat(),
+                "total": f"{result.total:.4g}",
+                "shown": shown,
+            }
+            self.state = replace(
+                self.state, scores={**self.state.scores, questionnaire.id: [*history, row][-KEEP_SCORES:]}
+            )
+        self.send(self.text(result.band.message) if result.band else self.ui("survey_thanks"))
+        if change is None:
+            change_text = self.ui("staff_result_first") if result.total is not None else ""
+        else:
+            change_text = self.ui("staff_result_change", change=f"{change:+.{questionnaire.scoring.decimals}f}",
+                                  baseline=baseline["shown"] if baseline else "")  # fmt: skip
+        self.actions.append(
+            NotifyStaff(
+                self.ui("staff_result", code=self.state.code, title=questionnaire.title, occasion=survey.occasion,
+                        score=shown, band=result.band.label if result.band else result.problem, change=change_text)
+            )
+        )  # fmt: skip
+        if result.total is not None:
+            self.check_stepped_care(questionnaire, survey.occasion, shown)
+        if survey.queue:
+            following = self.content.questionnaires.get(survey.queue[0])
+            rest = survey.queue[1:]
+            if following is None:
+                self.state = replace(self.state, survey=replace(survey, queue=rest))
+                self.finish_questionnaire_queue()
+                return
+            self.state = replace(self.state, survey=Survey(survey.occasion, following.id, queue=rest))
+            self.send(self.text(following.intro))
+            self.ask_item(fresh=True)
+            return
+        self.finish_questionnaire_queue()
+
+    def finish_questionnaire_queue(self) -> None:
+        self.state = replace(self.state, survey=None)
+        self.say("checkin_done")
+        self.show_menu()
+
+    def check_stepped_care(self, questionnaire: Questionnaire, occasion: str, shown: str) -> None:
+        """Rules met by this patient's results (PHQ-9 of 20+, a rise since baseline ...): flag once per occasion."""
+        history = {q: [float(row["total"]) for row in rows] for q, rows in self.state.scores.items()}
+        for rule in stepped_care.rules_met(self.full_content.program.stepped_care, history, questionnaire.id):
+            key = f"{rule.id}/{occasion}"
+            if key in self.state.flagged:
+                continue
+            self.state = replace(self.state, flagged=(*self.state.flagged, key))
+            text = self.ui("staff_flag", code=self.state.code, reason=rule.reason, title=questionnaire.title,
+                           score=shown, occasion=occasion)  # fmt: skip
+            self.actions.append(FlagForReview(rule.id, occasion, rule.reason, text))
+
     # -- walking a flow -------------------------------------------------------------------
 
     def go(self, flow: Flow, step_id: str) -> None:
@@ -772,6 +1050,9 @@ class _Turn:
             return
         if self.state.flow == MENU:
             self.show_menu(fresh=fresh, step=self.state.step or MENU_STEP)
+            return
+        if self.state.flow == SURVEY and self.state.survey is not None:
+            self.ask_item(fresh=fresh)
             return
         flow, step = self.current()
         if flow is None or step is None:

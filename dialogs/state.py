@@ -30,6 +30,18 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Survey:
+    """A questionnaire the patient is part way through, and the ones after it on this occasion."""
+
+    occasion: str  # baseline, week-3, post ...
+    questionnaire: str
+    index: int = 0  # the item being asked
+    answers: dict[str, int] = field(default_factory=dict)  # item id -> value
+    queue: tuple[str, ...] = ()  # questionnaires still to come on this occasion
+    alerted: str | None = None  # the risk level already raised for this questionnaire
+
+
+@dataclass(frozen=True)
 class PatientState:
     code: str
     locale: str
@@ -47,6 +59,11 @@ class PatientState:
     answers: dict[str, dict[str, str]] = field(default_factory=dict)  # flow -> key -> text
     picking: tuple[str, ...] = ()  # what is ticked so far on the current `pick` step
     entries: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # tool -> recent entries
+    survey: Survey | None = None  # a questionnaire in progress (kept while the patient does other things)
+    surveys_done: tuple[str, ...] = ()  # "<occasion>/<questionnaire>" done
+    announced: tuple[str, ...] = ()  # occasions the patient was told are ready
+    scores: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # questionnaire -> results, oldest first
+    flagged: tuple[str, ...] = ()  # "<stepped-care rule>/<occasion>" already flagged to the guide
 
     @property
     def consented(self) -> bool:
@@ -72,6 +89,11 @@ class PatientState:
             "answers": self.answers,
             "picking": list(self.picking),
             "entries": self.entries,
+            "survey": asdict(self.survey) if self.survey else None,
+            "surveys_done": list(self.surveys_done),
+            "announced": list(self.announced),
+            "scores": self.scores,
+            "flagged": list(self.flagged),
         }
 
     @staticmethod
@@ -86,4 +108,22 @@ class PatientState:
             "answers": {str(f): dict(a) for f, a in data.get("answers", {}).items()},
             "picking": tuple(data.get("picking", ())),
             "entries": {str(t): [dict(e) for e in entries] for t, entries in data.get("entries", {}).items()},
+            "survey": _survey(data.get("survey")),
+            "surveys_done": tuple(data.get("surveys_done", ())),
+            "announced": tuple(data.get("announced", ())),
+            "scores": {str(q): [dict(r) for r in rows] for q, rows in data.get("scores", {}).items()},
+            "flagged": tuple(data.get("flagged", ())),
         }
+
+
+def _survey(data: dict[str, Any] | None) -> Survey | None:
+    if not data:
+        return None
+    return Survey(
+        occasion=str(data["occasion"]),
+        questionnaire=str(data["questionnaire"]),
+        index=int(data.get("index", 0)),
+        answers={str(k): int(v) for k, v in data.get("answers", {}).items()},
+        queue=tuple(data.get("queue", ())),
+        alerted=data.get("alerted"),
+    )

@@ -40,6 +40,9 @@ class ConsoleTransport:
             self.show(payload["text"], payload["buttons"], int(payload["message_id"]))
             return Delivered(int(payload["message_id"]))
         self.message_id += 1
+        if kind == "photo":  # a chart: Telegram shows the picture; here, its caption
+            self.show(f"🖼 {payload.get('caption') or ''}", payload.get("buttons") or [], self.message_id)
+            return Delivered(self.message_id)
         self.show(payload["text"], payload.get("buttons") or [], self.message_id)
         return Delivered(self.message_id)
 

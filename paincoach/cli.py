@@ -106,7 +106,11 @@ def content_check(
     assert loaded is not None
     flows = [f for locale in loaded.content.locales.values() for f in locale.flows.values()]
     steps = sum(len(f.steps) for f in flows)
-    typer.echo(f"content OK: {len(flows)} flows, {steps} steps, languages: {', '.join(loaded.content.locales)}")
+    questionnaires = sum(len(locale.questionnaires) for locale in loaded.content.locales.values())
+    typer.echo(
+        f"content OK: {len(flows)} flows, {steps} steps, {questionnaires} questionnaires, "
+        f"languages: {', '.join(loaded.content.locales)}"
+    )
 
 
 def _loaded_flows(directory: Path | None) -> list[object]:

@@ -3,41 +3,49 @@ messages in one transaction. Every transport (Telegram, the terminal chat) goes 
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from content.render import plain, render, split_for_telegram
 from content.schema import Content
 from dialogs.actions import (
     CancelEdits,
     Edit,
+    FlagForReview,
     NotifyStaff,
     RaiseAlert,
     SaveAnswer,
     SaveEntry,
+    SaveResult,
     ScheduleEdits,
     Send,
+    SendChart,
     Toast,
 )
 from dialogs.engine import handle
-from dialogs.events import Event
+from dialogs.events import Due, Event
+from dialogs.occasions import due
+from dialogs.state import Status
+from paincoach import charts
 from paincoach.clock import Clock
 from paincoach.settings import Settings
-from storage import alerts, inbox, outbox
+from storage import alerts, inbox, outbox, results
 from storage.database import Database
 from storage.inbox import Received
-from storage.models import Alert, Answer, Patient, ToolEntry
+from storage.models import Alert, Answer, Patient, QuestionnaireResult, ToolEntry
 from storage.outbox import Priority
 from storage.patients import Defaults, Person, StateConflict, find_or_enrol, load_state, save_state
 
 log = logging.getLogger(__name__)
 
 ACK = "ack:"  # button data of an alert's Acknowledge button: ack:<alert id>
+REVIEWED = "reviewed:"  # button data of a stepped-care flag's Reviewed button: reviewed:<flag id>
 ATTEMPTS = 5  # tries when another worker changed the same patient at the same moment
 
 
@@ -67,8 +75,10 @@ class Coach:
         default_timezone: str,
         default_country: str = "other",
         staff_chat_id: int | None = None,
+        review_alert_repeat: timedelta | None = None,
     ) -> None:
         self.database = database
+        self.review_alert_repeat = review_alert_repeat  # "review" alerts: raised again after this
         self.content = content
         self.clock = clock
         self.staff_chat_id = staff_chat_id
@@ -100,12 +110,29 @@ class Coach:
                 log.info("state changed under us; handling again (attempt %d)", attempt + 1)
         raise RuntimeError("could not save the patient's state after several attempts")
 
-    def _handle_once(self, person: Person, event: Event, update_id: int | None) -> Reply:
+    def handle_for_patient(self, patient_id: int, event: Event) -> Reply:
+        """Handle an event for a patient who did not write (the scheduler, the staff side)."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return self._handle_once(None, event, None, patient_id)
+            except (StateConflict, IntegrityError):
+                log.info("state changed under us; handling again (attempt %d)", attempt + 1)
+        raise RuntimeError("could not save the patient's state after several attempts")
+
+    def _handle_once(
+        self, person: Person | None, event: Event, update_id: int | None, patient_id: int | None = None
+    ) -> Reply:
         now = self.clock.now()
         with self.database.transaction() as session:
             if update_id is not None and inbox.is_handled(session, update_id):
                 return Reply(duplicate=True)
-            patient = find_or_enrol(session, person, self.defaults, now)
+            if person is not None:
+                patient = find_or_enrol(session, person, self.defaults, now)
+            else:
+                found = session.get(Patient, patient_id)
+                if found is None:
+                    raise LookupError(f"no patient {patient_id}")
+                patient = found
             state, version = load_state(session, patient)
             outcome = handle(state, event, now, self.content)
             save_state(session, patient, outcome.state, version, now)
@@ -166,6 +193,29 @@ class Coach:
                 session.add(ToolEntry(patient_id=patient.id, tool=action.tool, data=action.answers, created_at=now))
             elif isinstance(action, NotifyStaff):
                 self._notify_staff(session, action)
+            elif isinstance(action, SaveResult):
+                assert patient.id is not None
+                questionnaire = self.content.for_locale(patient.locale).questionnaires.get(action.questionnaire)
+                results.save_result(
+                    session,
+                    QuestionnaireResult(
+                        patient_id=patient.id, questionnaire=action.questionnaire,
+                        title=questionnaire.title if questionnaire else action.questionnaire,
+                        occasion=action.occasion, answers=action.answers, subscales=action.subscales,
+                        total=action.total, shown=action.shown, band=action.band, change=action.change, created_at=now,
+                    ),
+                )  # fmt: skip
+            elif isinstance(action, FlagForReview):
+                assert patient.id is not None
+                care_flag = results.flag(session, patient.id, action.rule, action.occasion, action.reason, now)
+                label = render(self.content.for_locale(None).ui["staff_flag_review"], {})
+                self._notify_staff(session, NotifyStaff(action.text), buttons=[[label, f"{REVIEWED}{care_flag.id}"]])
+            elif isinstance(action, SendChart):
+                png = charts.progress_png(action.series)
+                outbox.enqueue(
+                    session, chat_id=patient.chat_id, kind="photo", now=now, patient_id=patient.id,
+                    payload={"photo": base64.b64encode(png).decode("ascii"), "caption": action.caption, "buttons": []},
+                )  # fmt: skip
             elif isinstance(action, RaiseAlert):
                 assert patient.id is not None
                 alert = alerts.raise_alert(session, patient.id, action.level, action.reason, action.excerpt, now)
@@ -196,19 +246,65 @@ class Coach:
         assert row.id is not None
         return row.id
 
-    def _notify_staff(self, session: Session, action: NotifyStaff) -> None:
+    def _notify_staff(self, session: Session, action: NotifyStaff, buttons: list[list[str]] | None = None) -> None:
         if self.staff_chat_id is None:
             log.warning("a message for the guides was not sent: STAFF_CHAT_ID is not set")
             return
-        for part in split_for_telegram(action.text):
+        parts = split_for_telegram(action.text)
+        for index, part in enumerate(parts):
             outbox.enqueue(
                 session,
                 chat_id=self.staff_chat_id,
                 kind="message",
                 now=self.clock.now(),
                 priority=Priority.INTERACTIVE,
-                payload={"text": part, "buttons": []},
+                payload={"text": part, "buttons": (buttons or []) if index == len(parts) - 1 else []},
             )
+
+    # -- questionnaires and stepped care -------------------------------------------------------
+
+    def announce_due_questionnaires(self) -> int:
+        """Tell each active patient once that a check-in is ready (engine event Due); returns how many."""
+        now = self.clock.now()
+        waiting: list[tuple[int, str]] = []
+        with self.database.transaction() as session:
+            patients = session.exec(
+                select(Patient).where(col(Patient.status) == Status.ACTIVE.value, col(Patient.unreachable_at).is_(None))
+            ).all()
+            for patient in patients:
+                state, _ = load_state(session, patient)
+                in_progress = state.survey.occasion if state.survey else None
+                for occasion in due(self.content.program, state.consented_at, state.timezone, now, state.surveys_done):
+                    key = occasion.occasion.key
+                    if key not in state.announced and key != in_progress and patient.id is not None:
+                        waiting.append((patient.id, key))
+        told = 0
+        for patient_id, key in waiting:
+            try:
+                self.handle_for_patient(patient_id, Due("questionnaire", key))
+                told += 1
+            except Exception:  # one patient's problem must not keep the others from hearing
+                log.exception("telling patient %d that check-in %s is ready failed", patient_id, key)
+        return told
+
+    def review_flag(self, flag_id: int, staff_id: int, staff_name: str, message_id: int | None) -> str | None:
+        """A guide marked a stepped-care flag reviewed; returns the short answer to their tap."""
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            care_flag = results.review_flag(session, flag_id, staff_id, now)
+            if care_flag is None:
+                return None
+            ui = self.content.for_locale(None).ui
+            reviewed = care_flag.reviewed_at or now
+            done = render(ui["staff_flag_reviewed"], {"by": staff_name, "time": f"{reviewed:%Y-%m-%d %H:%M}"})
+            if message_id is not None and self.staff_chat_id is not None:
+                seen = render(ui["staff_flag_seen"], {"reason": care_flag.reason})
+                outbox.enqueue(
+                    session, chat_id=self.staff_chat_id, kind="edit", now=now,
+                    payload={"message_id": message_id, "text": f"{seen}\n{done}"},
+                )  # fmt: skip
+            log.info("care flag %s reviewed", flag_id)
+            return plain(done)
 
     # -- alerts ---------------------------------------------------------------------------
 
@@ -266,10 +362,11 @@ class Coach:
             return plain(done)
 
     def raise_unacknowledged(self, after: timedelta) -> int:
-        """Raise again every alert nobody acknowledged within `after`; returns how many."""
+        """Raise again every alert nobody acknowledged within `after` (review alerts: the review
+        repeat, if set); returns how many."""
         now = self.clock.now()
         with self.database.transaction() as session:
-            due = alerts.due_again(session, now, after)
+            due = alerts.due_again(session, now, after, self.review_alert_repeat)
             for alert in due:
                 alerts.mark_raised_again(session, alert, now)
                 patient = session.get(Patient, alert.patient_id)
@@ -305,4 +402,5 @@ def make_coach(settings: Settings, database: Database, content: Content, clock: 
         default_timezone=settings.default_timezone,
         default_country=settings.default_country,
         staff_chat_id=settings.staff_chat_id,
+        review_alert_repeat=timedelta(hours=settings.review_alert_repeat_hours),
     )

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     webhook_listen_host: str = "127.0.0.1"
     webhook_listen_port: int = Field(default=8080, ge=1, le=65535)
     alert_repeat_minutes: int = Field(default=15, ge=1, le=1440)
+    review_alert_repeat_hours: int = Field(default=4, ge=1, le=72)
     content_dir: Path = Path(__file__).resolve().parent.parent / "content"
     log_level: str = "INFO"
 

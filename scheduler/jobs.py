@@ -14,6 +14,7 @@ from storage.database import Database
 log = logging.getLogger(__name__)
 
 SAFETY_SWEEP_SECONDS = 60
+QUESTIONNAIRE_SWEEP_SECONDS = 300  # a check-in opens on a local day, so a few minutes late is fine
 
 
 async def raise_unacknowledged_alerts(
@@ -24,6 +25,15 @@ async def raise_unacknowledged_alerts(
         log.warning("raised %d unacknowledged risk alert(s) again", raised)
         wake_sender()
     return raised
+
+
+async def announce_due_questionnaires(coach: Coach, database: Database, wake_sender: Callable[[], None]) -> int:
+    """Tell every patient with a check-in due that it is ready, once per occasion."""
+    announced = await database.run(coach.announce_due_questionnaires)
+    if announced:
+        log.info("told %d patient(s) a check-in is ready", announced)
+        wake_sender()
+    return announced
 
 
 def build_scheduler(
@@ -40,5 +50,16 @@ def build_scheduler(
         coalesce=True,  # after downtime, one sweep catches everything up
         max_instances=1,
         misfire_grace_time=SAFETY_SWEEP_SECONDS,
+    )
+    scheduler.add_job(
+        announce_due_questionnaires,
+        "interval",
+        seconds=QUESTIONNAIRE_SWEEP_SECONDS,
+        args=(coach, database, wake_sender),
+        id="questionnaire-sweep",
+        replace_existing=True,
+        coalesce=True,  # after downtime one sweep is enough: each occasion is announced once anyway
+        max_instances=1,  # a slow sweep is never run twice at once
+        misfire_grace_time=QUESTIONNAIRE_SWEEP_SECONDS,  # a sweep missed by more than a period is skipped
     )
     return scheduler

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from storage.models import Alert, AuditEvent
@@ -37,14 +38,15 @@ def acknowledge(session: Session, alert_id: int, staff_id: int, now: datetime) -
     return alert
 
 
-def due_again(session: Session, now: datetime, after: timedelta) -> list[Alert]:
-    """Unacknowledged alerts last raised more than `after` ago."""
+def due_again(session: Session, now: datetime, after: timedelta, review_after: timedelta | None = None) -> list[Alert]:
+    """Unacknowledged alerts last raised more than `after` ago (`review` alerts: `review_after`, if given)."""
+    review_after = review_after or after
+    late = or_(
+        and_(col(Alert.level) != "review", col(Alert.last_raised_at) <= now - after),
+        and_(col(Alert.level) == "review", col(Alert.last_raised_at) <= now - review_after),
+    )
     return list(
-        session.exec(
-            select(Alert)
-            .where(col(Alert.acknowledged_at).is_(None), col(Alert.last_raised_at) <= now - after)
-            .order_by(col(Alert.id))
-        ).all()
+        session.exec(select(Alert).where(col(Alert.acknowledged_at).is_(None), late).order_by(col(Alert.id))).all()
     )
 
 

@@ -128,3 +128,37 @@ class ToolEntry(SQLModel, table=True):
     tool: str = Field(max_length=64, index=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class QuestionnaireResult(SQLModel, table=True):
+    """A finished questionnaire: the answers, the score (None when too many items were missing)."""
+
+    __tablename__ = "questionnaire_result"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    questionnaire: str = Field(max_length=64, index=True)
+    title: str = Field(max_length=40)  # as the guides know it: "PHQ-9"
+    occasion: str = Field(max_length=32)  # baseline, week-3, post, follow-up
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    subscales: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    total: float | None = None
+    shown: str = Field(max_length=16)  # the total as shown: "12", "4.3", "-"
+    band: str | None = Field(default=None, max_length=32)
+    change: float | None = None  # since the baseline result
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CareFlag(SQLModel, table=True):
+    """Stepped care: a rule the patient's results met, for their guide to review."""
+
+    __tablename__ = "care_flag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    rule: str = Field(max_length=64)
+    occasion: str = Field(max_length=32)
+    reason: str = Field(max_length=300)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    reviewed_by: int | None = Field(default=None, sa_type=BigInteger)  # staff Telegram id

@@ -46,9 +46,19 @@ def test_a_patient_can_consent_and_start_lesson_one_in_the_terminal(tmp_path: Pa
 
 
 def test_the_terminal_chat_remembers_where_the_patient_was(tmp_path: Path) -> None:
-    run_cli(["chat", "--fresh"], "1\n1\n5\n1\n1\n1\n1\n1\n", tmp_path)
+    # the menu after consent offers the baseline check-in first ([1]) and lesson 1 second ([2])
+    run_cli(["chat", "--fresh"], "1\n1\n5\n1\n1\n1\n1\n2\n", tmp_path)
     again = run_cli(["chat"], "/lesson\n", tmp_path)
     assert "Welcome back" in again.stdout
     assert "Continue lesson 1" in again.stdout
     after_lesson = again.stdout.split("> ")[1]
     assert "[1] Let's begin" in after_lesson, "the same step, shown again"
+
+
+def test_the_terminal_chat_shows_a_chart_by_its_caption(tmp_path: Path) -> None:
+    consent = "1\n1\n5\n1\n1\n1\n1\n"
+    check_in = "1\n" + "1\n" * 9 + "1\n" * 7 + "1\n" * 3  # the check-in: all the lowest answers
+    result = run_cli(["chat", "--fresh"], consent + check_in + "/progress\n", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "🖼 📈 Your check-in scores over time" in result.stdout
+    assert "Your mood (PHQ-9): 0" in result.stdout

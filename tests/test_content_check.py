@@ -179,3 +179,30 @@ def test_the_command_fails_clearly_on_a_broken_file(copy: Path) -> None:
     assert result.returncode == 1
     assert str(lesson) in result.stdout
     assert "problem(s) found" in result.stderr
+
+
+# -- questionnaires ------------------------------------------------------------------------------
+
+
+def test_a_licensed_site_adds_the_fiqr_as_one_content_file(copy: Path) -> None:
+    fixtures = ROOT / "tests" / "fixtures" / "questionnaires"
+    shutil.copy(fixtures / "fiqr.yaml", copy / "en" / "questionnaires" / "fiqr.yaml")
+    edit(copy / "program.yaml", "give: [phq9, gad7, peg, satisfaction, pgic]", "give: [phq9, gad7, peg, fiqr, pgic]")
+    assert problems(copy) == []
+    assert "fiqr" in load_content(copy, "en").for_locale("en").questionnaires
+
+
+def test_a_timetable_naming_an_unknown_questionnaire_is_reported(copy: Path) -> None:
+    program = copy / "program.yaml"
+    edit(program, "give: [phq9, gad7, peg, satisfaction, pgic]", "give: [phq9, gad7, peg, bpi, pgic]")
+    found = problems(copy)
+    assert any("'bpi', which is not a questionnaire" in p and f":{line_of(program, 'bpi')}:" in p for p in found)
+
+
+def test_a_questionnaire_with_broken_html_or_a_gap_in_its_bands_is_reported(copy: Path) -> None:
+    gad7 = copy / "en" / "questionnaires" / "gad7.yaml"
+    edit(gad7, "text: Trouble relaxing", "text: <b>Trouble relaxing")
+    found = problems(copy)
+    assert any(f"gad7.yaml:{line_of(gad7, '<b>Trouble')}:" in p and "never closed" in p for p in found), found
+    edit(gad7, "    min: 0\n", "    min: 1\n")
+    assert any("gad7.yaml" in p and "bands must start at the lowest score (0)" in p for p in problems(copy))

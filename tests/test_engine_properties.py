@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from content.render import split_for_telegram, visible_length
 from content.schema import Content
 from dialogs import callbacks
+from dialogs.engine import SURVEY
 from dialogs.events import Command, Event, NotText, Press, Start, Text
 from dialogs.state import MENU, Status
 from tests.conversation import EnginePatient
@@ -50,7 +51,11 @@ def event_for(patient: EnginePatient, move: tuple[object, ...]) -> Event:
 def assert_sound(patient: EnginePatient, content: Content) -> None:
     state = patient.state
     locale = content.for_locale("en")
-    if state.flow not in (None, MENU):
+    if state.flow == SURVEY:  # a questionnaire item: the survey says which
+        assert state.survey is not None
+        questionnaire = locale.questionnaires[state.survey.questionnaire]
+        assert state.step == f"{questionnaire.id}/{questionnaire.items[state.survey.index].id}"
+    elif state.flow not in (None, MENU):
         assert state.flow in locale.flows
         assert state.step is not None and locale.flows[state.flow].has_step(state.step)
     if state.status == Status.ACTIVE:

@@ -651,3 +651,50 @@ async def test_a_bot_in_another_process(tg: FakeTelegram) -> None:
     assert (await user.wait_for_text("pong: ping", timeout=20)).text == "pong: ping"
     assert await asyncio.wait_for(process.wait(), timeout=20) == 0
     assert tg.pending_updates == []
+
+
+# -- sendPhoto ------------------------------------------------------------------------------------
+
+PNG_1X1 = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a8ab1a5a0000000049454e44ae426082"
+)
+
+
+async def test_send_photo_uploads_the_image_with_an_html_caption(tg: FakeTelegram, bot: Bot) -> None:
+    user = tg.user(7, "Ann")
+    from aiogram.types import BufferedInputFile
+
+    sent = await bot.send_photo(
+        user.chat_id, BufferedInputFile(PNG_1X1, "chart.png"), caption="<b>Your</b> scores", parse_mode="HTML"
+    )
+    assert sent.photo is not None
+    assert (sent.photo[-1].width, sent.photo[-1].height) == (1, 1)
+    assert sent.caption == "Your scores"
+    assert sent.caption_entities is not None
+    assert sent.caption_entities[0].type == "bold"
+    message = user.messages[-1]
+    assert message.photo == PNG_1X1
+    assert message.text == "Your scores"
+    again = await bot.send_photo(user.chat_id, sent.photo[-1].file_id)  # a file_id sent before
+    assert again.photo is not None
+    assert again.photo[-1].file_id == sent.photo[-1].file_id
+
+
+async def test_send_photo_refuses_what_telegram_refuses(tg: FakeTelegram, bot: Bot) -> None:
+    user = tg.user(8, "Bo")
+    from aiogram.types import BufferedInputFile
+
+    cases = [
+        (BufferedInputFile(b"not an image", "x.png"), None, "IMAGE_PROCESS_FAILED"),
+        ("https://example.org/chart.png", None, "wrong file identifier"),
+        (BufferedInputFile(PNG_1X1, "x.png"), "x" * 1025, "caption is too long"),
+        (BufferedInputFile(PNG_1X1, "x.png"), "<b>open", "can't parse entities"),
+    ]
+    for photo, caption, error in cases:
+        with pytest.raises(TelegramBadRequest, match=error):
+            await bot.send_photo(user.chat_id, photo, caption=caption, parse_mode="HTML")
+    ok = await bot.send_photo(user.chat_id, BufferedInputFile(PNG_1X1, "x.png"), caption="y" * 1024)
+    with pytest.raises(TelegramBadRequest, match="no text in the message"):
+        await bot.edit_message_text("new", chat_id=user.chat_id, message_id=ok.message_id)
+    assert len(user.messages) == 1

@@ -53,12 +53,15 @@ __all__ = [
     "FakeTelegram",
     "FakeUser",
     "TelegramError",
+    "UploadedFile",
     "WebhookAttempt",
     "parse_html",
 ]
 
 DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # photos uploaded with multipart/form-data
 MAX_CALLBACK_DATA_BYTES = 64
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -427,6 +430,29 @@ def parse_html(source: str) -> tuple[str, list[Params]]:
 # --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file the bot uploaded with multipart/form-data (a photo)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG, or None when the bytes are neither (Telegram refuses them)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2):
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+            i += 2 + length
+    return None
+
+
 @dataclass
 class FakeMessage:
     """A message in a fake chat, in its current state (after any edits)."""
@@ -455,6 +481,9 @@ class FakeMessage:
     """Global order in which the bot sent it (see FakeUser.mark)."""
     updated_seq: int = field(default=0, repr=False)
     """Global order of the bot's last change to it (sending or editing)."""
+    photo: bytes | None = field(default=None, repr=False)
+    """A photo message's image as uploaded; its caption is `text` (visible) and `html`."""
+    photo_sizes: list[Params] = field(default_factory=list, repr=False)
 
     @property
     def labels(self) -> list[str]:
@@ -774,6 +803,8 @@ class FakeTelegram:
         self._callbacks: dict[str, _CallbackQuery] = {}
         self._next_callback = 1
         self._seq = 0
+        self._file_seq = 0
+        self._photos: dict[str, tuple[bytes, tuple[int, int]]] = {}  # file_id -> (image, (width, height))
         self._commands: dict[tuple[str, str], list[Params]] = {}
         self._webhook: _Webhook | None = None
         self._allowed_updates: list[str] | None = None
@@ -804,6 +835,7 @@ class FakeTelegram:
             ("deleteWebhook", self._delete_webhook),
             ("getWebhookInfo", self._get_webhook_info),
             ("sendMessage", self._send_message),
+            ("sendPhoto", self._send_photo),
             ("editMessageText", self._edit_message_text),
             ("editMessageReplyMarkup", self._edit_message_reply_markup),
             ("answerCallbackQuery", self._answer_callback_query),
@@ -1052,10 +1084,17 @@ class FakeTelegram:
             "date": message.date,
             "chat": chat.info,
             "from": message.sender,
-            "text": message.text,
         }
-        if message.entities:
-            body["entities"] = message.entities
+        if message.photo is not None:
+            body["photo"] = message.photo_sizes
+            if message.text:
+                body["caption"] = message.text
+            if message.entities:
+                body["caption_entities"] = message.entities
+        else:
+            body["text"] = message.text
+            if message.entities:
+                body["entities"] = message.entities
         if message.thread_id is not None:
             body["message_thread_id"] = message.thread_id
             if chat.info.get("is_forum"):
@@ -1488,11 +1527,92 @@ class FakeTelegram:
         chat.messages[message.message_id] = message
         return self._api_message(chat, message)
 
+    async def _send_photo(self, params: Params) -> Any:
+        chat = self._chat(params)
+        photo = params.get("photo")
+        if isinstance(photo, str) and photo.startswith("attach://"):  # a file in another part of the form
+            photo = params.get(photo.removeprefix("attach://"))
+        if photo is None or photo == "":
+            raise _bad_request("there is no photo in the request")
+        if isinstance(photo, UploadedFile):
+            if len(photo.data) > MAX_PHOTO_BYTES:
+                raise TelegramError(413, "Request Entity Too Large")
+            size = image_size(photo.data)
+            if size is None:
+                raise _bad_request("IMAGE_PROCESS_FAILED")
+            data = photo.data
+            self._file_seq += 1
+            file_id = f"AgACAgQAAxkDAAI{self._file_seq:06d}"
+            self._photos[file_id] = (data, size)
+        elif isinstance(photo, str) and photo in self._photos:  # a file_id sent before
+            file_id = photo
+            data, size = self._photos[photo]
+        else:
+            raise _bad_request("wrong file identifier/HTTP URL specified")
+        caption, entities = self._formatted_caption(params)
+        markup = _reply_markup(params.get("reply_markup"))
+        thread_id = params.get("message_thread_id")
+        self._check_rate(chat.id)
+        self._count_send(chat.id)
+        seq = self._next_seq()
+        width, height = size
+        message = FakeMessage(
+            message_id=self._take_message_id(chat),
+            chat_id=chat.id,
+            text=caption,
+            html=str(params.get("caption") or ""),
+            buttons=_buttons(markup),
+            thread_id=thread_id if isinstance(thread_id, int) else None,
+            date=int(time.time()),
+            parse_mode=params.get("parse_mode"),
+            entities=entities,
+            reply_markup=markup,
+            sender=self.bot_user,
+            chat=chat.info,
+            seq=seq,
+            updated_seq=seq,
+            photo=data,
+            photo_sizes=[
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id[-8:]}",
+                    "width": width,
+                    "height": height,
+                    "file_size": len(data),
+                },
+            ],
+        )
+        chat.messages[message.message_id] = message
+        return self._api_message(chat, message)
+
+    def _formatted_caption(self, params: Params) -> tuple[str, list[Params]]:
+        raw = params.get("caption")
+        caption = raw if isinstance(raw, str) else "" if raw is None else str(raw)
+        entities: list[Params] = []
+        parse_mode = params.get("parse_mode")
+        if caption and isinstance(parse_mode, str) and parse_mode.lower() == "html":
+            try:
+                caption, entities = parse_html(caption)
+            except HtmlParseError as error:
+                raise _bad_request(f"can't parse entities: {error}") from None
+        elif (
+            caption
+            and isinstance(parse_mode, str)
+            and parse_mode
+            and parse_mode.lower() not in ("markdown", "markdownv2")
+        ):
+            raise _bad_request("unsupported parse_mode")
+        if len(caption) > MAX_CAPTION_LENGTH:
+            raise _bad_request("message caption is too long")
+        return caption, entities
+
     async def _edit_message_text(self, params: Params) -> Any:
         self._chat(params)  # unknown or blocked chats fail before the text is read
         text, entities = self._formatted_text(params)
         markup = _reply_markup(params.get("reply_markup"), inline_only=True)
         chat, message = self._message_to_edit(params)
+        if message.photo is not None:
+            raise _bad_request("there is no text in the message to edit")
         if text == message.text and _same(entities, message.entities) and _same(markup, message.inline_markup):
             raise _bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
         message.text = text
@@ -1667,7 +1787,7 @@ async def _read_params(request: web.Request) -> Params:
             form = await request.post()
             for key, value in form.items():
                 if isinstance(value, web.FileField):
-                    raw[key] = f"<file {value.filename}>"
+                    raw[key] = UploadedFile(value.filename, value.content_type, value.file.read())
                 else:
                     raw[key] = value
     return normalise_params(raw)
