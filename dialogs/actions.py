@@ -99,4 +99,14 @@ class RaiseAlert:
     excerpt: str = ""
 
 
-Action = Send | Edit | Toast | SaveAnswer | NotifyStaff | RaiseAlert | ScheduleEdits | CancelEdits | SaveEntry
+@dataclass(frozen=True)
+class RelayToGuide:
+    """Copy these messages of the patient's to their guide; the coach tells the patient they
+    arrived and when to expect an answer (office hours are the coach's to know)."""
+
+    message_ids: tuple[int, ...]
+
+
+Action = (
+    Send | Edit | Toast | SaveAnswer | NotifyStaff | RaiseAlert | ScheduleEdits | CancelEdits | SaveEntry | RelayToGuide
+)

@@ -20,7 +20,7 @@ class Status(StrEnum):
 
 
 Awaiting = Literal["button", "text"]
-Overlay = Literal["stop"]
+Overlay = Literal["stop", "guide", "guide_confirm"]  # /stop?, writing to the guide, send this to the guide?
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class PatientState:
     answers: dict[str, dict[str, str]] = field(default_factory=dict)  # flow -> key -> text
     picking: tuple[str, ...] = ()  # what is ticked so far on the current `pick` step
     entries: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # tool -> recent entries
+    guide_draft: tuple[int, ...] = ()  # message ids the patient may send to their guide (asked first)
 
     @property
     def consented(self) -> bool:
@@ -72,6 +73,7 @@ class PatientState:
             "answers": self.answers,
             "picking": list(self.picking),
             "entries": self.entries,
+            "guide_draft": list(self.guide_draft),
         }
 
     @staticmethod
@@ -86,4 +88,5 @@ class PatientState:
             "answers": {str(f): dict(a) for f, a in data.get("answers", {}).items()},
             "picking": tuple(data.get("picking", ())),
             "entries": {str(t): [dict(e) for e in entries] for t, entries in data.get("entries", {}).items()},
+            "guide_draft": tuple(int(m) for m in data.get("guide_draft", ())),
         }

@@ -18,6 +18,7 @@ from dialogs.actions import (
     Edit,
     NotifyStaff,
     RaiseAlert,
+    RelayToGuide,
     SaveAnswer,
     SaveEntry,
     ScheduleEdits,
@@ -27,6 +28,7 @@ from dialogs.actions import (
 from dialogs.engine import handle
 from dialogs.events import Event
 from paincoach.clock import Clock
+from paincoach.guide import GuideDesk
 from paincoach.settings import Settings
 from storage import alerts, inbox, outbox
 from storage.database import Database
@@ -72,6 +74,7 @@ class Coach:
         self.content = content
         self.clock = clock
         self.staff_chat_id = staff_chat_id
+        self.desk: GuideDesk | None = None  # the guides' side, when there is a staff chat
         self.defaults = Defaults(default_locale, default_timezone, default_country, frozenset(content.locales))
 
     # -- the inbox ------------------------------------------------------------------------
@@ -165,11 +168,18 @@ class Coach:
                 assert patient.id is not None
                 session.add(ToolEntry(patient_id=patient.id, tool=action.tool, data=action.answers, created_at=now))
             elif isinstance(action, NotifyStaff):
-                self._notify_staff(session, action)
+                if self.desk is not None and self.desk.forum:
+                    self.desk.notify_about(session, patient, action.text)
+                else:
+                    self._notify_staff(session, action)
             elif isinstance(action, RaiseAlert):
                 assert patient.id is not None
                 alert = alerts.raise_alert(session, patient.id, action.level, action.reason, action.excerpt, now)
                 self._send_alert(session, alert, patient.code or "")
+                if self.desk is not None:
+                    self.desk.alert_in_topic(session, patient, alert)
+            elif isinstance(action, RelayToGuide):
+                self._relay_to_guide(session, patient, action)
             elif isinstance(action, Toast):
                 toast = action.text
         return toast
@@ -195,6 +205,20 @@ class Coach:
         session.flush()
         assert row.id is not None
         return row.id
+
+    def _relay_to_guide(self, session: Session, patient: Patient, action: RelayToGuide) -> None:
+        if self.desk is not None and action.message_ids:
+            self.desk.relay_from_patient(session, patient, action.message_ids)
+            return
+        log.error("a message from %s for their guide cannot be passed on: STAFF_CHAT_ID is not set", patient.code)
+        outbox.enqueue(
+            session,
+            chat_id=patient.chat_id,
+            kind="message",
+            now=self.clock.now(),
+            patient_id=patient.id,
+            payload={"text": self.content.for_locale(patient.locale).ui["something_wrong"], "buttons": []},
+        )
 
     def _notify_staff(self, session: Session, action: NotifyStaff) -> None:
         if self.staff_chat_id is None:
@@ -297,7 +321,7 @@ def open_database(settings: Settings) -> Database:
 
 
 def make_coach(settings: Settings, database: Database, content: Content, clock: Clock) -> Coach:
-    return Coach(
+    coach = Coach(
         database,
         content,
         clock,
@@ -306,3 +330,14 @@ def make_coach(settings: Settings, database: Database, content: Content, clock: 
         default_country=settings.default_country,
         staff_chat_id=settings.staff_chat_id,
     )
+    if settings.staff_chat_id is not None:
+        coach.desk = GuideDesk(
+            database,
+            content,
+            clock,
+            staff_chat_id=settings.staff_chat_id,
+            hours=settings.guide_hours,
+            answer_within=timedelta(hours=settings.ticket_answer_hours),
+            names_visible=settings.guide_names_visible,
+        )
+    return coach

@@ -9,11 +9,13 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from paincoach.coach import Coach
+from paincoach.guide import GuideDesk
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 SAFETY_SWEEP_SECONDS = 60
+TICKET_SWEEP_SECONDS = 60
 
 
 async def raise_unacknowledged_alerts(
@@ -26,8 +28,22 @@ async def raise_unacknowledged_alerts(
     return raised
 
 
+async def raise_overdue_tickets(desk: GuideDesk, database: Database, wake_sender: Callable[[], None]) -> int:
+    """Patients left waiting for their guide past the answer time are raised again in the staff chat."""
+    raised = await database.run(desk.raise_overdue)
+    if raised:
+        log.warning("raised %d unanswered conversation(s) again", raised)
+        wake_sender()
+    return raised
+
+
 def build_scheduler(
-    coach: Coach, database: Database, alert_repeat: timedelta, wake_sender: Callable[[], None]
+    coach: Coach,
+    database: Database,
+    alert_repeat: timedelta,
+    wake_sender: Callable[[], None],
+    *,
+    desk: GuideDesk | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
@@ -41,4 +57,16 @@ def build_scheduler(
         max_instances=1,
         misfire_grace_time=SAFETY_SWEEP_SECONDS,
     )
+    if desk is not None:
+        scheduler.add_job(
+            raise_overdue_tickets,
+            "interval",
+            seconds=TICKET_SWEEP_SECONDS,
+            args=(desk, database, wake_sender),
+            id="ticket-sweep",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=TICKET_SWEEP_SECONDS,
+        )
     return scheduler
