@@ -88,7 +88,9 @@ def log_contact(session: Session, patient_id: int, staff_id: int, kind: str, min
 
 def last_contact(session: Session, patient_id: int) -> StaffContact | None:
     return session.exec(
-        select(StaffContact).where(col(StaffContact.patient_id) == patient_id).order_by(col(StaffContact.at).desc())
+        select(StaffContact)
+        .where(col(StaffContact.patient_id) == patient_id)
+        .order_by(col(StaffContact.at).desc(), col(StaffContact.id).desc())
     ).first()
 
 
