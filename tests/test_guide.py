@@ -352,7 +352,9 @@ async def test_edits_are_mirrored_both_ways(telegram: FakeTelegram, tmp_path: Pa
         user.mark()
         user.edit(patient_message.message_id, "honestly I want to die")
         await user.wait_for_text("not watched around the clock")  # edits are checked for crisis language too
-        await staff.wait_for_text("URGENT")
+        alert = await staff.wait_for_text("URGENT")
+        assert alert.thread_id is None and alert.labels == ["✅ Acknowledge"], "in the main thread, for everyone"
+        await telegram.wait_for(lambda: any("urgent alert was raised" in m.text for m in staff.topic_messages(thread)))
 
 
 async def test_check_ins_notes_and_the_patient_view(telegram: FakeTelegram, tmp_path: Path) -> None:
@@ -401,6 +403,27 @@ async def test_check_ins_notes_and_the_patient_view(telegram: FakeTelegram, tmp_
         assert notes and "sleep" not in str(notes[0].detail), "the audit log has no note text"
     finally:
         database.dispose()
+
+
+async def test_a_question_before_consent_goes_into_the_patients_topic(telegram: FakeTelegram, tmp_path: Path) -> None:
+    staff = telegram.group(STAFF_CHAT, "Guides", is_forum=True)
+    async with running_coach(settings_for(telegram, tmp_path)):
+        user = telegram.user(5009, "Bea")
+        user.send_command("/start")
+        await settle(telegram)
+        for _ in range(12):
+            if any("I have a question" in label for label in last(user).labels):
+                break
+            await tap(user, telegram, last(user).labels[0])
+        await tap(user, telegram, "I have a question")
+        await say(user, telegram, "Will my GP see my answers?")
+        await telegram.wait_for(lambda: len(staff.topics) == 1)
+        thread = only_topic(staff)
+        await telegram.wait_for(lambda: len(staff.topic_messages(thread)) == 2)
+        card, question = staff.topic_messages(thread)
+        assert "Started: not yet (still enrolling)" in card.text
+        assert "asked a question before consenting" in question.text and "GP" in question.text
+        assert staff.topics[thread] == "P-0001 🟢", "a note for the guides, not a conversation"
 
 
 async def test_the_desk_is_built_only_with_a_staff_chat(telegram: FakeTelegram, tmp_path: Path) -> None:
