@@ -100,9 +100,8 @@ class StaffChat:
         if not ticket_id.isdigit():
             await answer_quietly(query)
             return
-        message_id = query.message.message_id if query.message else None
         answer = await self.database.run(
-            self.desk.mark_answered, event_update.update_id, query.from_user.id, int(ticket_id), message_id
+            self.desk.mark_answered, event_update.update_id, query.from_user.id, int(ticket_id)
         )
         self.wake_sender()
         await answer_quietly(query, answer)

@@ -399,16 +399,16 @@ class GuideDesk:
                 )
                 composed = False
             else:
-                text = f"{self.ui('guide_reply', name=name)}\n{post.html or ''}"
-                row = self._to_patient(
-                    session, patient, "message", {"text": split_for_telegram(text)[0], "buttons": []}
-                )
-                composed = True
+                parts = split_for_telegram(f"{self.ui('guide_reply', name=name)}\n{post.html or ''}")
+                rows = [self._to_patient(session, patient, "message", {"text": part, "buttons": []}) for part in parts]
+                row, composed = rows[0], True  # an edit rewrites the first part (Telegram allows 4096 a message)
             topics.record_relay(
                 session, patient_id=patient.id, direction=TO_PATIENT, source_chat_id=self.staff_chat_id,
                 source_message_id=post.message_id, copy_row=row, now=now, composed=composed,
             )  # fmt: skip
             tickets.guide_replied(session, patient.id)
+            if patient.unreachable_at is not None:  # a reply that would never arrive: say so
+                self._reply(session, post, self.ui("staff_patient_unreachable", code=patient.code))
             audit(session, now, f"staff:{post.user_id}", "guide_replied", patient.id, media=post.media)
             log.info("a guide answered %s", patient.code)
             return "relayed"
@@ -448,7 +448,7 @@ class GuideDesk:
                 count += 1
             return count
 
-    def mark_answered(self, update_id: int | None, user_id: int, ticket_id: int, message_id: int | None) -> str:
+    def mark_answered(self, update_id: int | None, user_id: int, ticket_id: int) -> str:
         """The "Mark answered" button; returns the short answer to the tap."""
         with self.database.transaction() as session:
             self._once(session, update_id)
@@ -459,13 +459,7 @@ class GuideDesk:
             if not staff.has_role(session, user_id, GUIDE):
                 audit(session, self.clock.now(), f"staff:{user_id}", "staff_refused", patient.id, what="done")
                 return plain(self.ui("staff_refused", command="✅", roles=self._roles(COMMAND_ROLES["done"])))
-            text = self._close(session, patient, ticket, user_id)
-            if message_id is not None:
-                outbox.enqueue(
-                    session, chat_id=self.staff_chat_id, kind="markup", now=self.clock.now(),
-                    payload={"message_id": message_id, "buttons": []},
-                )  # fmt: skip
-            return plain(text)
+            return plain(self._close(session, patient, ticket, user_id))
 
     def _close(self, session: Session, patient: Patient, ticket: Ticket | None, user_id: int) -> str:
         assert patient.id is not None
@@ -473,6 +467,11 @@ class GuideDesk:
         if ticket is None or not tickets.mark_answered(session, ticket, user_id, now):
             return self.ui("staff_already_answered", code=patient.code)
         self._mark_topic(session, patient)
+        for relayed in topics.copies_in_ticket(session, ticket.id or 0):  # the Mark answered buttons go
+            outbox.enqueue(
+                session, chat_id=self.staff_chat_id, kind="markup", now=now, patient_id=patient.id,
+                payload={"message_ref": relayed.copy_row, "buttons": []},
+            )  # fmt: skip
         audit(session, now, f"staff:{user_id}", "ticket_answered", patient.id, ticket_id=ticket.id)
         return self.ui("staff_marked_answered", code=patient.code)
 

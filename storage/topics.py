@@ -111,3 +111,18 @@ def relayed_as(session: Session, chat_id: int, telegram_message_id: int) -> Rela
         .join(OutboxMessage, col(OutboxMessage.id) == col(RelayedMessage.copy_row))
         .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.telegram_message_id) == telegram_message_id)
     ).first()
+
+
+def copies_in_ticket(session: Session, ticket_id: int) -> list[RelayedMessage]:
+    """The guides' copies of a patient's messages in one ticket (each with a Mark answered button)."""
+    return list(
+        session.exec(
+            select(RelayedMessage)
+            .where(
+                col(RelayedMessage.ticket_id) == ticket_id,
+                col(RelayedMessage.direction) == TO_GUIDES,
+                col(RelayedMessage.composed).is_(False),
+            )
+            .order_by(col(RelayedMessage.id))
+        )
+    )

@@ -19,7 +19,7 @@ from storage.database import Database
 from storage.models import AuditEvent, ClinicalNote, StaffContact, Ticket
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, tap
 from tests.fakes.telegram import FakeGroup, FakeMessage, FakeTelegram, FakeUser
-from tests.test_e2e import onboard
+from tests.test_e2e import label_with, walk_to_button
 
 ADMIN, GUIDE, COORDINATOR, STRANGER = 700, 701, 702, 703
 SEND = "📨 Send to my guide"
@@ -86,6 +86,17 @@ async def arrived(user: FakeUser, staff: FakeGroup, telegram: FakeTelegram) -> N
     await settle(telegram)
 
 
+async def enrol(user: FakeUser, telegram: FakeTelegram) -> None:
+    """Onboarding to the menu; waits for the first answer (the first update is the slowest)."""
+    user.send_command("/start")
+    await user.wait_for_buttons(timeout=10)
+    await settle(telegram)
+    await walk_to_button(user, telegram, "United Kingdom")
+    await tap(user, telegram, "United Kingdom")
+    await walk_to_button(user, telegram, "I agree")
+    await tap(user, telegram, label_with(user, "I agree"))
+
+
 def only_topic(staff: FakeGroup) -> int:
     assert len(staff.topics) == 1, staff.topics
     return next(iter(staff.topics))
@@ -106,7 +117,7 @@ async def test_a_question_goes_to_the_patients_topic_and_the_guides_reply_comes_
     async with running_coach(settings, clock):
         await with_guide(staff, telegram)
         user = telegram.user(5001, "Zoe")
-        await onboard(user, telegram)
+        await enrol(user, telegram)
         await ask_guide(user, telegram, staff, "Is it normal to feel worse the day after a walk?")
 
         arrived = next(m for m in user.new_messages if "Your guide has your message" in m.text)
@@ -150,7 +161,7 @@ async def test_a_photo_and_a_guide_name_when_configured(telegram: FakeTelegram, 
     async with running_coach(settings, ManualClock()):
         await with_guide(staff, telegram)
         user = telegram.user(5002, "Yan")
-        await onboard(user, telegram)
+        await enrol(user, telegram)
         user.mark()
         staff.mark()
         user.send_photo("my flare diary this week")
@@ -173,7 +184,7 @@ async def test_a_topic_deleted_by_staff_is_made_again_and_nothing_is_lost(
     async with running_coach(settings, ManualClock()):
         await with_guide(staff, telegram)
         user = telegram.user(5003)
-        await onboard(user, telegram)
+        await enrol(user, telegram)
         await ask_guide(user, telegram, staff, "First question")
         first = only_topic(staff)
         staff.delete_topic(first)
@@ -201,7 +212,7 @@ async def test_a_staff_group_without_topics_relays_by_reply(telegram: FakeTelegr
     async with running_coach(settings, ManualClock()):
         await with_guide(staff, telegram)
         user = telegram.user(5004)
-        await onboard(user, telegram)
+        await enrol(user, telegram)
         await ask_guide(user, telegram, staff, "Can I skip lesson 2?")
         assert staff.topics == {}
         header, question = staff.messages[-2:]
@@ -233,7 +244,7 @@ async def test_every_staff_command_refuses_patients_and_the_wrong_role(telegram:
     async with running_coach(settings, ManualClock()):
         await with_guide(staff, telegram)
         user = telegram.user(5005)
-        await onboard(user, telegram)
+        await enrol(user, telegram)
         await ask_guide(user, telegram, staff, "Hello?")
         thread = only_topic(staff)
 
@@ -294,7 +305,7 @@ async def test_an_unanswered_message_is_raised_again(telegram: FakeTelegram, tmp
 
         await with_guide(staff, telegram)
         user = telegram.user(5006)
-        await onboard(user, telegram)
+        await enrol(user, telegram)
         await ask_guide(user, telegram, staff, "Nobody has answered me")
         clock.advance(timedelta(hours=7, minutes=59))  # Monday 16:59
         assert await sweep() == 0, "not yet one working day (eight office hours)"
@@ -332,7 +343,7 @@ async def test_edits_are_mirrored_both_ways(telegram: FakeTelegram, tmp_path: Pa
     async with running_coach(settings, ManualClock()):
         await with_guide(staff, telegram)
         user = telegram.user(5007)
-        await onboard(user, telegram)
+        await enrol(user, telegram)
         await ask_guide(user, telegram, staff, "I walked for 5 minutes")
         thread = only_topic(staff)
         patient_message = next(m for m in user.sent if m.text == "I walked for 5 minutes")
@@ -364,7 +375,7 @@ async def test_check_ins_notes_and_the_patient_view(telegram: FakeTelegram, tmp_
     async with running_coach(settings, clock):
         await with_guide(staff, telegram)
         user = telegram.user(5008)
-        await onboard(user, telegram)
+        await enrol(user, telegram)
         await ask_guide(user, telegram, staff, "Can we talk on the phone?")
         thread = only_topic(staff)
 
@@ -410,6 +421,7 @@ async def test_a_question_before_consent_goes_into_the_patients_topic(telegram: 
     async with running_coach(settings_for(telegram, tmp_path)):
         user = telegram.user(5009, "Bea")
         user.send_command("/start")
+        await user.wait_for_buttons(timeout=10)
         await settle(telegram)
         for _ in range(12):
             if any("I have a question" in label for label in last(user).labels):
