@@ -286,8 +286,15 @@ async def test_every_staff_command_refuses_patients_and_the_wrong_role(telegram:
         await staff_says(staff, telegram, COORDINATOR, "/queue")
         assert "P-0001: waiting" in staff.messages[-1].text, "coordinators see the queue"
 
+        await staff_says(staff, telegram, ADMIN, "/staff")
+        assert staff.messages[-1].text == f"Staff\n• {ADMIN}: admin\n• {COORDINATOR}: coordinator\n• {GUIDE}: guide"
+        await staff_says(staff, telegram, ADMIN, f"/staff remove {COORDINATOR}")
+        assert staff.messages[-1].text == f"{COORDINATOR} (coordinator) is no longer on the staff list."
+        await staff_says(staff, telegram, COORDINATOR, "/queue")
+        assert staff.messages[-1].text.startswith("Sorry, /queue is for"), "a removed role is gone at once"
+
     refused = [e for e in audit_log(settings.database_url) if e.action == "staff_refused"]
-    assert len(refused) == len(wrong) + 2
+    assert len(refused) == len(wrong) + 3
 
 
 async def test_an_unanswered_message_is_raised_again(telegram: FakeTelegram, tmp_path: Path) -> None:
