@@ -58,6 +58,7 @@ def remove(session: Session, telegram_user_id: int) -> str | None:
     if member is None:
         return None
     session.delete(member)
+    session.flush()
     return member.role
 
 

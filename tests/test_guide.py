@@ -204,6 +204,9 @@ async def test_a_topic_deleted_by_staff_is_made_again_and_nothing_is_lost(
 
         await staff_says(staff, telegram, GUIDE, "Got both, thank you.", second, answer_in=user)
         assert "Got both" in last(user).text
+        await staff_says(staff, telegram, GUIDE, "/done", second)
+        assert staff.messages[-1].text == "✅ P-0001: marked answered." and staff.messages[-1].thread_id == second
+        await telegram.wait_for(lambda: staff.topics[second] == "P-0001 🟢")
 
 
 async def test_a_staff_group_without_topics_relays_by_reply(telegram: FakeTelegram, tmp_path: Path) -> None:
