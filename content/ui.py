@@ -91,7 +91,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_marked_answered": frozenset({"code"}),
     "staff_already_answered": frozenset({"code"}),
     "staff_overdue": frozenset({"code", "waited", "count"}),
-    "staff_alert_in_topic": frozenset({"code", "reason"}),
+    "staff_alert_in_topic": frozenset({"code", "level", "reason"}),
     "staff_patient_unreachable": frozenset({"code"}),
     "staff_reply_refused": frozenset(),
     "staff_reply_unknown": frozenset(),

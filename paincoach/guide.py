@@ -323,10 +323,8 @@ class GuideDesk:
         if not self.forum:
             return
         self.ensure_topic(session, patient)
-        self._to_staff(
-            session, self.ui("staff_alert_in_topic", code=patient.code, reason=alert.reason), patient=patient,
-            priority=Priority.URGENT,
-        )  # fmt: skip
+        note = self.ui("staff_alert_in_topic", code=patient.code, level=alert.level, reason=alert.reason)
+        self._to_staff(session, note, patient=patient, priority=Priority.URGENT)
 
     def mirror_patient_edit(self, user_id: int, message_id: int, html: str, caption: bool) -> int:
         """The patient edited a message they sent their guide: edit the guides' copy. Returns how many."""
