@@ -175,6 +175,13 @@ async def test_a_photo_and_a_guide_name_when_configured(telegram: FakeTelegram, 
         await staff_says(staff, telegram, GUIDE, "Thank you, that helps.", only_topic(staff), answer_in=user)
         assert last(user).text.startswith("💬 Your guide, Anna\n")
 
+        user.mark()
+        staff.send_photo(GUIDE, "a pacing chart to try", thread_id=only_topic(staff))
+        await telegram.wait_for(lambda: any(m.photo for m in user.new_messages))
+        header, chart = user.new_messages[-2:]
+        assert header.text == "💬 Your guide, Anna sent you this:"
+        assert chart.photo and chart.text == "a pacing chart to try"
+
 
 async def test_a_topic_deleted_by_staff_is_made_again_and_nothing_is_lost(
     telegram: FakeTelegram, tmp_path: Path
