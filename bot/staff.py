@@ -19,7 +19,7 @@ from storage.database import Database
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS = ("queue", "patient", "checkin", "note", "done", "staff")
+STAFF_COMMANDS = ("queue", "patient", "checkin", "note", "done", "report", "staff")
 
 
 def post_of(message: Message) -> StaffPost | None:

@@ -125,6 +125,8 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_command_checkin": frozenset(),
     "staff_command_note": frozenset(),
     "staff_command_done": frozenset(),
+    "staff_report": frozenset({"patients", "total", "average"}),
+    "staff_command_report": frozenset(),
     "staff_command_staff": frozenset(),
 }
 

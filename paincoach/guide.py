@@ -42,6 +42,7 @@ MAX_MINUTES = 600
 COMMAND_ROLES: dict[str, tuple[str, ...]] = {
     "staff": (ADMIN,),
     "queue": (GUIDE, COORDINATOR),
+    "report": (COORDINATOR,),
     "patient": (GUIDE,),
     "checkin": (GUIDE,),
     "note": (GUIDE,),
@@ -550,6 +551,15 @@ class GuideDesk:
         ]
         audit(session, now, actor, "queue_viewed", None)
         return self.ui("staff_queue", tickets=waiting, checkins=checkins)
+
+    def _cmd_report(self, session: Session, _post: StaffPost, _words: list[str], _args: str, actor: str) -> str:
+        """Clinician time per patient, from the logged check-ins."""
+        rows = tickets.clinician_time(session)
+        lines = [f"{patient.code}: {minutes} min in {count} contact(s)" for patient, count, minutes in rows]
+        total = sum(minutes for _, _, minutes in rows)
+        audit(session, self.clock.now(), actor, "report_viewed", None)
+        average = round(total / len(rows)) if rows else 0
+        return self.ui("staff_report", patients=lines, total=total, average=average)
 
     def _cmd_checkin(self, session: Session, post: StaffPost, words: list[str], _args: str, actor: str) -> str:
         patient, rest, problem = self._patient_arg(session, post, words)

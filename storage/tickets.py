@@ -99,6 +99,16 @@ def clinician_minutes(session: Session, patient_id: int) -> int:
     return int(total or 0)
 
 
+def clinician_time(session: Session) -> list[tuple[Patient, int, int]]:
+    """Every patient with a logged contact: (patient, contacts, minutes), most minutes first."""
+    rows = session.exec(
+        select(Patient, func.count(col(StaffContact.id)), func.sum(StaffContact.minutes))
+        .join(StaffContact, col(StaffContact.patient_id) == col(Patient.id))
+        .group_by(col(Patient.id))
+    ).all()
+    return sorted(((p, int(n), int(m or 0)) for p, n, m in rows), key=lambda r: (-r[2], r[0].code or ""))
+
+
 def due_checkins(session: Session, now: datetime) -> list[tuple[Patient, datetime]]:
     """Active patients with no logged contact in the last week (counted from consent), with
     the moment the last contact (or consent) was, the longest since first."""

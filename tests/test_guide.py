@@ -416,6 +416,13 @@ async def test_check_ins_notes_and_the_patient_view(telegram: FakeTelegram, tmp_
         assert "Clinician time: 20 min" in view
         assert "Worried about sleep" in view
 
+        await staff_says(staff, telegram, COORDINATOR, "/report")
+        assert staff.messages[-1].text == (
+            "Clinician time\n• P-0001: 20 min in 2 contact(s)\nTotal: 20 min, 20 min a patient on average."
+        )
+        await staff_says(staff, telegram, GUIDE, "/report")
+        assert staff.messages[-1].text == "Sorry, /report is for coordinators only."
+
         clock.advance(timedelta(days=8))
         await staff_says(staff, telegram, GUIDE, "/queue")
         queue = staff.messages[-1].text
