@@ -79,7 +79,7 @@ class StaffChat:
         command = parse_command(message.text or "")
         if isinstance(command, Command) and command.name in COMMAND_ROLES:
             outcome = await self.database.run(self.desk.command, update_id, post, command.name, command.args)
-        elif command is not None:
+        elif command is not None:  # another bot's command, or "// a note for the team": never relayed
             outcome = "not a staff command"
             await self.database.run(self.desk.ignore, update_id)
         else:

@@ -142,6 +142,10 @@ async def test_a_question_goes_to_the_patients_topic_and_the_guides_reply_comes_
         assert reply.text == "💬 Your guide\nYes, <that> is common. Try a <b>shorter</b> walk."
         assert "User 701" not in reply.text, "guides' names are not shown unless configured"
 
+        before = len(user.messages)
+        await staff_says(staff, telegram, GUIDE, "// for the team: she mentioned a new GP", thread, quiet=True)
+        assert len(user.messages) == before, "a message starting with // stays among the team"
+
         query = staff.press(GUIDE, DONE, message_id=question.message_id)
         answer = await telegram.wait_answered(query)
         assert answer["text"] == "✅ P-0001: marked answered."
