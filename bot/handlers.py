@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message, Update
 
-from dialogs.events import Event, NotText, Press, Text, parse_command
+from dialogs.events import Command, Event, NotText, Press, Text, parse_command
 from paincoach.coach import ACK, REVIEWED, Coach, Reply
 from storage.database import Database
 from storage.patients import Person
@@ -17,8 +18,11 @@ log = logging.getLogger(__name__)
 
 def event_for(message: Message) -> Event:
     if message.text is None:
-        return NotText()
-    return parse_command(message.text) or Text(message.text)
+        return NotText(message.message_id, message.caption or "")
+    command = parse_command(message.text)
+    if isinstance(command, Command):
+        return replace(command, message_id=message.message_id)
+    return command or Text(message.text, message.message_id)
 
 
 class PatientHandlers:

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 
-from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient, Transport
+from sqlmodel import Session
+
+from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, TopicGone, Transient, Transport
 from paincoach.clock import Clock
 from storage import outbox
 from storage.database import Database
@@ -20,6 +23,10 @@ log = logging.getLogger(__name__)
 
 GIVE_UP_AFTER = timedelta(hours=24)  # transient failures are retried for this long
 MAX_BACKOFF = 300.0
+
+# Called, inside the transaction that records the delivery, when a message's forum topic was
+# deleted: make the topic again and put the message back in the queue.
+TopicGoneHook = Callable[[Session, Claimed, datetime], None]
 
 
 def backoff(attempts: int) -> float:
@@ -64,6 +71,7 @@ class Sender:
         rate: float = 25.0,
         concurrency: int = 8,
         poll_interval: float = 1.0,
+        on_topic_gone: TopicGoneHook | None = None,
     ) -> None:
         self.database = database
         self.transport = transport
@@ -71,6 +79,7 @@ class Sender:
         self.limiter = RateLimiter(rate)
         self.concurrency = concurrency
         self.poll_interval = poll_interval
+        self.on_topic_gone = on_topic_gone
         self._wake = asyncio.Event()
         self._stopping = False
         self._round = asyncio.Lock()  # one round at a time, so drain() waits for a round in progress
@@ -159,7 +168,10 @@ class Sender:
                     delivery.reason,
                     count,
                 )
-            elif isinstance(delivery, Rejected):
+            elif isinstance(delivery, TopicGone) and self.on_topic_gone is not None:
+                log.warning("outbox message %d: its topic was deleted; making it again", message.id)
+                self.on_topic_gone(session, message, now)
+            elif isinstance(delivery, Rejected | TopicGone):
                 log.error("outbox message %d rejected by Telegram: %s", message.id, delivery.reason)
                 outbox.mark_failed(session, message.id, delivery.reason)
 

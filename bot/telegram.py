@@ -27,12 +27,14 @@ from aiogram.types import (
     InlineKeyboardMarkup,
 )
 
-from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient
+from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, TopicGone, Transient
 from content.render import render
 from content.schema import Content
 
-COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "help", "stop")
+COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "guide", "help", "stop")
 SEND_TIMEOUT = 30.0
+# What Telegram answers when a message is sent to (or a topic edited in) a deleted forum topic.
+TOPIC_GONE = ("message thread not found", "TOPIC_ID_INVALID", "TOPIC_DELETED")
 
 
 def make_bot(token: str, api_base_url: str, *, timeout: float = SEND_TIMEOUT) -> Bot:
@@ -56,46 +58,77 @@ class AiogramTransport:
 
     async def deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
         try:
-            if kind == "edit":
-                await self.bot.edit_message_text(
-                    chat_id=chat_id,
-                    message_id=int(payload["message_id"]),
-                    text=payload["text"],
-                    reply_markup=keyboard(payload.get("buttons") or [], payload.get("per_row", 1)),
-                )
-                return Delivered(int(payload["message_id"]))
-            if kind == "photo":  # a chart: PNG bytes in base64, with an HTML caption
-                photo = BufferedInputFile(
-                    base64.b64decode(payload["photo"]), filename=payload.get("filename", "chart.png")
-                )
-                sent_photo = await self.bot.send_photo(
-                    chat_id=chat_id,
-                    photo=photo,
-                    caption=payload.get("caption") or None,
-                    reply_markup=keyboard(payload.get("buttons") or [], payload.get("per_row", 1)),
-                    message_thread_id=payload.get("thread_id"),
-                )
-                return Delivered(sent_photo.message_id)
-            if payload.get("typing") and chat_id > 0:
-                await self._typing(chat_id)
-            sent = await self.bot.send_message(
-                chat_id=chat_id,
-                text=payload["text"],
-                reply_markup=keyboard(payload.get("buttons") or [], payload.get("per_row", 1)),
-                message_thread_id=payload.get("thread_id"),
-                disable_web_page_preview=True,
-            )
-            return Delivered(sent.message_id)
+            return await self._deliver(chat_id, kind, payload)
         except TelegramRetryAfter as error:
             return RetryAfter(float(error.retry_after))
         except TelegramForbiddenError as error:
             return Blocked(error.message[:200])
         except TelegramBadRequest as error:
-            if "message is not modified" in error.message:
-                return Delivered(payload.get("message_id"))
+            if "not modified" in error.message.lower():
+                return Delivered(payload.get("message_id") or payload.get("thread_id"))
+            if payload.get("thread_id") is not None and any(gone in error.message for gone in TOPIC_GONE):
+                return TopicGone(error.message[:200])
             return Rejected(error.message[:200])
         except (TimeoutError, TelegramServerError, TelegramNetworkError) as error:
             return Transient(str(error)[:200] or type(error).__name__)
+
+    async def _deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
+        markup = keyboard(payload.get("buttons") or [], payload.get("per_row", 1))
+        if kind == "edit" and payload.get("caption"):
+            await self.bot.edit_message_caption(
+                chat_id=chat_id, message_id=int(payload["message_id"]), caption=payload["text"], reply_markup=markup
+            )
+            return Delivered(int(payload["message_id"]))
+        if kind == "edit":
+            await self.bot.edit_message_text(
+                chat_id=chat_id, message_id=int(payload["message_id"]), text=payload["text"], reply_markup=markup
+            )
+            return Delivered(int(payload["message_id"]))
+        if kind == "markup":
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=int(payload["message_id"]), reply_markup=markup
+            )
+            return Delivered(int(payload["message_id"]))
+        if kind == "copy":
+            copied = await self.bot.copy_message(
+                chat_id=chat_id,
+                from_chat_id=int(payload["from_chat_id"]),
+                message_id=int(payload["message_id"]),
+                message_thread_id=payload.get("thread_id"),
+                reply_markup=markup,
+            )
+            return Delivered(copied.message_id)
+        if kind == "photo":  # a chart: PNG bytes in base64, with an HTML caption
+            photo = BufferedInputFile(base64.b64decode(payload["photo"]), filename=payload.get("filename", "chart.png"))
+            sent_photo = await self.bot.send_photo(
+                chat_id=chat_id,
+                photo=photo,
+                caption=payload.get("caption") or None,
+                reply_markup=markup,
+                message_thread_id=payload.get("thread_id"),
+            )
+            return Delivered(sent_photo.message_id)
+        if kind == "topic":
+            topic = await self.bot.create_forum_topic(chat_id=chat_id, name=payload["name"])
+            return Delivered(topic.message_thread_id)
+        if kind == "topic_edit":
+            if payload.get("thread_id") is None:
+                return Delivered(None)  # the patient has no topic (the group has none): nothing to rename
+            await self.bot.edit_forum_topic(
+                chat_id=chat_id, message_thread_id=int(payload["thread_id"]), name=payload["name"]
+            )
+            return Delivered(int(payload["thread_id"]))
+        if payload.get("typing") and chat_id > 0:
+            await self._typing(chat_id)
+        sent = await self.bot.send_message(
+            chat_id=chat_id,
+            text=payload["text"],
+            reply_markup=markup,
+            message_thread_id=payload.get("thread_id"),
+            reply_to_message_id=payload.get("reply_to"),
+            disable_web_page_preview=True,
+        )
+        return Delivered(sent.message_id)
 
     async def _typing(self, chat_id: int) -> None:
         """Show "typing…" before a message to a patient; if that fails, the message matters more."""

@@ -39,10 +39,19 @@ class Rejected:
     reason: str
 
 
-Delivery = Delivered | RetryAfter | Transient | Blocked | Rejected
+@dataclass(frozen=True)
+class TopicGone:
+    """The forum topic the message was for no longer exists (staff deleted it)."""
+
+    reason: str
+
+
+Delivery = Delivered | RetryAfter | Transient | Blocked | Rejected | TopicGone
 
 
 class Transport(Protocol):
     async def deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
-        """Send one outbox message: kind `message` (text, buttons) or `edit` (message_id, text)."""
+        """Send one outbox message: kind `message` (text, buttons), `edit` (message_id, text),
+        `copy` (from_chat_id, message_id), `markup` (message_id, buttons), `topic` (name: create
+        a forum topic; delivered with its thread id) or `topic_edit` (thread_id, name)."""
         ...

@@ -139,6 +139,14 @@ class SendChart:
     caption: str
 
 
+@dataclass(frozen=True)
+class RelayToGuide:
+    """Copy these messages of the patient's to their guide; the coach tells the patient they
+    arrived and when to expect an answer (office hours are the coach's to know)."""
+
+    message_ids: tuple[int, ...]
+
+
 Action = (
     Send
     | Edit
@@ -152,4 +160,5 @@ Action = (
     | SaveResult
     | FlagForReview
     | SendChart
+    | RelayToGuide
 )

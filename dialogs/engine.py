@@ -33,6 +33,7 @@ from dialogs.actions import (
     FlagForReview,
     NotifyStaff,
     RaiseAlert,
+    RelayToGuide,
     SaveAnswer,
     SaveEntry,
     SaveResult,
@@ -42,7 +43,7 @@ from dialogs.actions import (
     TimedEdit,
     Toast,
 )
-from dialogs.events import Command, Due, Event, NotText, Press, Start, Text
+from dialogs.events import Command, Due, Edited, Event, NotText, Press, Start, Text
 from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, local_date, next_to_open
 from dialogs.safety import crisis_phrase
 from dialogs.state import MENU, MENU_STEP, PatientState, Place, Status, Survey
@@ -64,6 +65,9 @@ CHECKIN = "checkin"  # the menu choice (and page) of a due or unfinished questio
 ANSWER, ITEM_BACK = "a:", "back"  # choices on a questionnaire item
 READY = "checkin:"  # the Start button of "your check-in is ready": checkin:<occasion>, not tied to a prompt
 KEEP_SCORES = 30  # results per questionnaire kept in the state for /progress, charts and stepped care
+GUIDE, GUIDE_SEND, GUIDE_KEEP, GUIDE_CANCEL = "guide", "guide-send", "guide-keep", "guide-cancel"
+GUIDE_OVERLAYS = ("guide", "guide_confirm")
+MAX_DRAFT = 10  # messages a patient may gather before saying whether to send them
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,19 @@ class _Turn:
 
     def dispatch(self, event: Event) -> None:
         self.forget_unknown_survey()
-        written = event.text if isinstance(event, Text) else getattr(event, "args", "") or getattr(event, "payload", "")
+        if isinstance(event, Text | Edited):
+            written = event.text
+        elif isinstance(event, NotText):
+            written = event.caption
+        else:
+            written = getattr(event, "args", "") or getattr(event, "payload", "")
         if written:
             self.watch_for_crisis(written)
+        leaves_note = isinstance(event, Start) or (isinstance(event, Command) and event.name != GUIDE)
+        if leaves_note and self.state.overlay in GUIDE_OVERLAYS:
+            self.state = replace(self.state, overlay=None, guide_draft=())  # a command leaves the note unsent
+        if isinstance(event, Edited):
+            return  # an edit changes nothing in the conversation
         if isinstance(event, Start):
             self.on_start()
         elif isinstance(event, Command):
@@ -104,10 +118,9 @@ class _Turn:
         elif isinstance(event, Press):
             self.on_press(event)
         elif isinstance(event, Text):
-            self.on_text(event.text)
+            self.on_text(event.text, event.message_id)
         elif isinstance(event, NotText):
-            self.say("not_text")
-            self.show_current()
+            self.on_not_text(event)
         elif isinstance(event, Due):
             self.on_due(event)
 
@@ -117,10 +130,12 @@ class _Turn:
             self.on_start()
         elif name == "help":
             self.say("help", **self.crisis_context())
-        elif name not in ("menu", "lesson", "stop", "progress", "resources", "tools"):
+        elif name not in ("menu", "lesson", "stop", "progress", "resources", "tools", GUIDE):
             self.say("unknown_command", command="/" + name)
         elif self.state.status == Status.NEW and name != "stop":
             self.on_start()
+        elif name == GUIDE:
+            self.on_guide_command(command)
         elif self.state.status in (Status.NEW, Status.STOPPED, Status.DECLINED):
             self.say("paused")
         elif name == "stop":
@@ -221,7 +236,10 @@ class _Turn:
             self.start_when_ready(event.data.removeprefix(READY), event.message_id)
             return
         press = callbacks.decode(event.data)
-        if self.state.status in (Status.STOPPED, Status.DECLINED, Status.NEW):
+        if (
+            self.state.status in (Status.STOPPED, Status.DECLINED, Status.NEW)
+            and self.state.overlay not in GUIDE_OVERLAYS
+        ):
             self.toast(None)
             if self.state.status == Status.NEW:
                 self.on_start()
@@ -238,6 +256,9 @@ class _Turn:
             else:
                 self.toast("stale_button")
                 self.show_current()
+            return
+        if self.state.overlay in GUIDE_OVERLAYS:
+            self.on_guide_choice(press.choice, event.message_id)
             return
         if self.state.overlay == "stop":
             if press.choice in (STOP_YES, STOP_NO):
@@ -335,10 +356,18 @@ class _Turn:
 
     # -- typed text -----------------------------------------------------------------------
 
-    def on_text(self, text: str) -> None:
+    def on_text(self, text: str, message_id: int | None = None) -> None:
         status = self.state.status
         if status == Status.NEW:
             self.on_start()
+            return
+        if self.state.overlay in GUIDE_OVERLAYS:
+            if message_id is not None:
+                self.on_message_for_guide(message_id)
+            else:  # a transport with no message ids (the terminal chat) cannot relay
+                self.state = replace(self.state, overlay=None, guide_draft=())
+                self.say("guide_not_sent")
+                self.carry_on()
             return
         if status in (Status.STOPPED, Status.DECLINED):
             self.say("paused")
@@ -366,8 +395,95 @@ class _Turn:
         if self.state.overlay is None and isinstance(step, BreathingStep):
             self.say("breathing_in_progress")
             return
+        if self.outside_any_step() and message_id is not None:
+            self.offer_to_guide(message_id)
+            return
         self.say("reprompt_buttons")
         self.show_current()
+
+    # -- messages for the guide -------------------------------------------------------------
+
+    def outside_any_step(self) -> bool:
+        """On the menu (or nowhere): typed text there is most likely meant for a person."""
+        return (
+            self.state.status == Status.ACTIVE
+            and self.state.overlay is None
+            and (self.state.flow == MENU or self.current() == (None, None))
+        )
+
+    def on_not_text(self, event: NotText) -> None:
+        """A photo, voice note, sticker...: the guide can see it, the coach cannot read it."""
+        for_guide = self.state.overlay in GUIDE_OVERLAYS or self.outside_any_step()
+        if self.state.status != Status.NEW and event.message_id is not None and for_guide:
+            self.on_message_for_guide(event.message_id)
+            return
+        self.say("not_text")
+        self.show_current()
+
+    def on_guide_command(self, command: Command) -> None:
+        """/guide: write to the guide; `/guide <message>` sends that message at once."""
+        if command.args and command.message_id is not None:
+            self.state = replace(self.state, overlay=None, guide_draft=())
+            self.relay_to_guide((command.message_id,))
+            return
+        self.ask_for_guide_message()
+
+    def ask_for_guide_message(self, *, fresh: bool = True) -> None:
+        prompt = self.next_prompt() if fresh else self.state.prompt
+        self.state = replace(self.state, overlay="guide", awaiting="text", guide_draft=())
+        self.send(self.ui("guide_write"), [(self.ui("guide_cancel"), GUIDE_CANCEL)], prompt)
+
+    def offer_to_guide(self, message_id: int, *, fresh: bool = True) -> None:
+        """Ask before anything typed outside a step goes to the guide: nothing is sent by accident."""
+        draft = self.state.guide_draft if self.state.overlay == "guide_confirm" else ()
+        if message_id not in draft:
+            draft = (*draft, message_id)[-MAX_DRAFT:]
+        prompt = self.next_prompt() if fresh else self.state.prompt
+        self.state = replace(self.state, overlay="guide_confirm", awaiting="button", guide_draft=draft)
+        self.send_offer(prompt)
+
+    def send_offer(self, prompt: int) -> None:
+        choices = [(self.ui("guide_offer_send"), GUIDE_SEND), (self.ui("guide_offer_keep"), GUIDE_KEEP)]
+        self.send(self.ui("guide_offer", count=len(self.state.guide_draft)), choices, prompt)
+
+    def on_message_for_guide(self, message_id: int) -> None:
+        if self.state.overlay == "guide_confirm" or (self.state.overlay is None and self.outside_any_step()):
+            self.offer_to_guide(message_id)
+        else:  # the patient chose to write to their guide: this is the message
+            self.state = replace(self.state, overlay=None, guide_draft=())
+            self.relay_to_guide((message_id,))
+
+    def on_guide_choice(self, choice: str, message_id: int | None) -> None:
+        overlay, draft = self.state.overlay, self.state.guide_draft
+        if (overlay, choice) not in (
+            ("guide_confirm", GUIDE_SEND),
+            ("guide_confirm", GUIDE_KEEP),
+            ("guide", GUIDE_CANCEL),
+        ):
+            self.toast("stale_button")
+            self.show_current()
+            return
+        self.toast(None)
+        self.state = replace(self.state, overlay=None, guide_draft=())
+        if choice == GUIDE_SEND:
+            self.mark_chosen(message_id, self.ui("guide_offer", count=len(draft)), self.ui("guide_offer_send"))
+            self.relay_to_guide(draft)
+            return
+        if choice == GUIDE_KEEP:
+            self.mark_chosen(message_id, self.ui("guide_offer", count=len(draft)), self.ui("guide_offer_keep"))
+        else:
+            self.mark_chosen(message_id, self.ui("guide_write"), self.ui("guide_cancel"))
+        self.say("guide_not_sent")
+        self.carry_on()
+
+    def relay_to_guide(self, message_ids: tuple[int, ...]) -> None:
+        self.actions.append(RelayToGuide(message_ids))
+        self.carry_on()
+
+    def carry_on(self) -> None:
+        """After a message for the guide: back to where the patient was."""
+        if self.state.status in (Status.ACTIVE, Status.ONBOARDING):
+            self.show_current(fresh=True)
 
     def answer_question(self, flow: Flow, step: QuestionStep, text: str) -> None:
         answer = text.strip()[:MAX_ANSWER]
@@ -452,6 +568,7 @@ class _Turn:
             choices.append((self.ui("menu_resources"), RESOURCES))
         if any(v.status == LessonStatus.DONE for v in views):
             choices.append((self.ui("menu_reread"), REREAD))
+        choices.append((self.ui("menu_guide"), GUIDE))
         choices.append((self.ui("menu_help"), HELP))
         return text, choices
 
@@ -478,6 +595,10 @@ class _Turn:
             self.toast(None)
             self.clear_buttons(message_id, self.ui("menu"))
             self.show_menu(step=choice)
+        elif step == MENU_STEP and choice == GUIDE:
+            self.toast(None)
+            self.clear_buttons(message_id, self.ui("menu"))
+            self.ask_for_guide_message()
         elif step == MENU_STEP and choice == HELP:
             self.toast(None)
             self.say("help", **self.crisis_context())
@@ -1047,6 +1168,13 @@ class _Turn:
         """Show again what the patient is being asked now; `fresh` makes older buttons stale."""
         if self.state.overlay == "stop":
             self.ask_stop()
+            return
+        if self.state.overlay == "guide":
+            self.ask_for_guide_message(fresh=fresh)
+            return
+        if self.state.overlay == "guide_confirm":
+            self.state = replace(self.state, awaiting="button")
+            self.send_offer(self.next_prompt() if fresh else self.state.prompt)
             return
         if self.state.flow == MENU:
             self.show_menu(fresh=fresh, step=self.state.step or MENU_STEP)

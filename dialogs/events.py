@@ -16,11 +16,13 @@ class Start:
 class Command:
     name: str  # without the slash, lower case
     args: str = ""
+    message_id: int | None = None  # the patient's message, so it can be relayed to their guide
 
 
 @dataclass(frozen=True)
 class Text:
     text: str
+    message_id: int | None = None  # the patient's message, so it can be relayed to their guide
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Press:
 class NotText:
     """A sticker, photo, voice note or anything else the coach cannot read."""
 
+    message_id: int | None = None
+    caption: str = ""  # what the patient wrote under a photo or file: checked for crisis language too
 
 @dataclass(frozen=True)
 class Due:
@@ -45,7 +49,15 @@ class Due:
     key: str = ""
 
 
-Event = Start | Command | Text | Press | NotText | Due
+@dataclass(frozen=True)
+class Edited:
+    """The patient edited an earlier message: only checked for crisis language (the guides'
+    copy of a relayed message is edited by the coach, outside the engine)."""
+
+    text: str
+
+
+Event = Start | Command | Text | Press | NotText | Due | Edited
 
 
 def parse_command(text: str) -> Start | Command | None:

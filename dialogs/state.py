@@ -20,7 +20,7 @@ class Status(StrEnum):
 
 
 Awaiting = Literal["button", "text"]
-Overlay = Literal["stop"]
+Overlay = Literal["stop", "guide", "guide_confirm"]  # /stop?, writing to the guide, send this to the guide?
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class PatientState:
     announced: tuple[str, ...] = ()  # occasions the patient was told are ready
     scores: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # questionnaire -> results, oldest first
     flagged: tuple[str, ...] = ()  # "<stepped-care rule>/<occasion>" already flagged to the guide
+    guide_draft: tuple[int, ...] = ()  # message ids the patient may send to their guide (asked first)
 
     @property
     def consented(self) -> bool:
@@ -94,6 +95,7 @@ class PatientState:
             "announced": list(self.announced),
             "scores": self.scores,
             "flagged": list(self.flagged),
+            "guide_draft": list(self.guide_draft),
         }
 
     @staticmethod
@@ -113,6 +115,7 @@ class PatientState:
             "announced": tuple(data.get("announced", ())),
             "scores": {str(q): [dict(r) for r in rows] for q, rows in data.get("scores", {}).items()},
             "flagged": tuple(data.get("flagged", ())),
+            "guide_draft": tuple(int(m) for m in data.get("guide_draft", ())),
         }
 
 

@@ -14,10 +14,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiohttp import web
 
 from bot.handlers import PatientHandlers, StaffHandlers
+from bot.relay import PatientEdits
 from bot.sender import Sender
+from bot.staff import StaffChat, set_staff_commands
 from bot.telegram import AiogramTransport, make_bot, set_commands
 from bot.updates import ALLOWED_UPDATES, UpdatePipeline, poll, webhook_app
 from content import load_content
@@ -51,9 +54,14 @@ class TelegramCoach:
         database = open_database(settings)
         coach = make_coach(settings, database, content, clock)
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
-        sender = Sender(database, AiogramTransport(bot), clock)
+        desk = coach.desk
+        sender = Sender(database, AiogramTransport(bot), clock, on_topic_gone=desk.topic_gone if desk else None)
         dispatcher = Dispatcher()
         dispatcher.include_router(StaffHandlers(coach, database, settings.staff_chat_id, sender.wake).router())
+        if desk is not None:
+            desk.seed_admins(settings.admin_ids)
+            dispatcher.include_router(StaffChat(desk, database, sender.wake).router())
+        dispatcher.include_router(PatientEdits(coach, database, sender.wake).router())
         dispatcher.include_router(PatientHandlers(coach, database, sender.wake).router())
         pipeline = UpdatePipeline(coach, database, dispatcher, bot)
         return cls(settings, database, coach, bot, dispatcher, pipeline, sender)
@@ -63,9 +71,14 @@ class TelegramCoach:
         me = await self.bot.get_me()
         log.info("connected as @%s", me.username)
         await set_commands(self.bot, self.coach.content)
+        await self._open_staff_chat()
         sender = asyncio.create_task(self.sender.run(), name="sender")
         scheduler = build_scheduler(
-            self.coach, self.database, timedelta(minutes=self.settings.alert_repeat_minutes), self.sender.wake
+            self.coach,
+            self.database,
+            timedelta(minutes=self.settings.alert_repeat_minutes),
+            self.sender.wake,
+            desk=self.coach.desk,
         )
         scheduler.start()
         await self.pipeline.recover()
@@ -103,6 +116,22 @@ class TelegramCoach:
             await self.bot.session.close()
             self.database.dispose()
             log.info("the coach stopped")
+
+    async def _open_staff_chat(self) -> None:
+        """Find out whether the staff chat has topics (one per patient) or not (reply-to relay)."""
+        desk = self.coach.desk
+        if desk is None:
+            return
+        try:
+            chat = await self.bot.get_chat(desk.staff_chat_id)
+            desk.forum = bool(chat.is_forum)
+            await set_staff_commands(self.bot, self.coach.content, desk.staff_chat_id)
+        except (TelegramAPIError, TelegramNetworkError, TimeoutError) as error:
+            log.warning(
+                "the staff chat could not be read (%s): relaying by reply, without topics", type(error).__name__
+            )
+            desk.forum = False
+        log.info("staff chat: %s", "one topic per patient" if desk.forum else "no topics; replies relay by reply-to")
 
     async def _start_webhook(self) -> web.AppRunner:
         assert self.settings.webhook_url

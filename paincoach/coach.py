@@ -20,6 +20,7 @@ from dialogs.actions import (
     FlagForReview,
     NotifyStaff,
     RaiseAlert,
+    RelayToGuide,
     SaveAnswer,
     SaveEntry,
     SaveResult,
@@ -34,6 +35,7 @@ from dialogs.occasions import due
 from dialogs.state import Status
 from paincoach import charts
 from paincoach.clock import Clock
+from paincoach.guide import GuideDesk
 from paincoach.settings import Settings
 from storage import alerts, inbox, outbox, results
 from storage.database import Database
@@ -82,6 +84,7 @@ class Coach:
         self.content = content
         self.clock = clock
         self.staff_chat_id = staff_chat_id
+        self.desk: GuideDesk | None = None  # the guides' side, when there is a staff chat
         self.defaults = Defaults(default_locale, default_timezone, default_country, frozenset(content.locales))
 
     # -- the inbox ------------------------------------------------------------------------
@@ -192,7 +195,7 @@ class Coach:
                 assert patient.id is not None
                 session.add(ToolEntry(patient_id=patient.id, tool=action.tool, data=action.answers, created_at=now))
             elif isinstance(action, NotifyStaff):
-                self._notify_staff(session, action)
+                self._to_guides(session, patient, action.text)
             elif isinstance(action, SaveResult):
                 assert patient.id is not None
                 questionnaire = self.content.for_locale(patient.locale).questionnaires.get(action.questionnaire)
@@ -209,7 +212,7 @@ class Coach:
                 assert patient.id is not None
                 care_flag = results.flag(session, patient.id, action.rule, action.occasion, action.reason, now)
                 label = render(self.content.for_locale(None).ui["staff_flag_review"], {})
-                self._notify_staff(session, NotifyStaff(action.text), buttons=[[label, f"{REVIEWED}{care_flag.id}"]])
+                self._to_guides(session, patient, action.text, buttons=[[label, f"{REVIEWED}{care_flag.id}"]])
             elif isinstance(action, SendChart):
                 png = charts.progress_png(action.series)
                 outbox.enqueue(
@@ -220,6 +223,10 @@ class Coach:
                 assert patient.id is not None
                 alert = alerts.raise_alert(session, patient.id, action.level, action.reason, action.excerpt, now)
                 self._send_alert(session, alert, patient.code or "")
+                if self.desk is not None:
+                    self.desk.alert_in_topic(session, patient, alert)
+            elif isinstance(action, RelayToGuide):
+                self._relay_to_guide(session, patient, action)
             elif isinstance(action, Toast):
                 toast = action.text
         return toast
@@ -245,6 +252,29 @@ class Coach:
         session.flush()
         assert row.id is not None
         return row.id
+
+    def _relay_to_guide(self, session: Session, patient: Patient, action: RelayToGuide) -> None:
+        if self.desk is not None and action.message_ids:
+            self.desk.relay_from_patient(session, patient, action.message_ids)
+            return
+        log.error("a message from %s for their guide cannot be passed on: STAFF_CHAT_ID is not set", patient.code)
+        outbox.enqueue(
+            session,
+            chat_id=patient.chat_id,
+            kind="message",
+            now=self.clock.now(),
+            patient_id=patient.id,
+            payload={"text": self.content.for_locale(patient.locale).ui["something_wrong"], "buttons": []},
+        )
+
+    def _to_guides(
+        self, session: Session, patient: Patient, text: str, buttons: list[list[str]] | None = None
+    ) -> None:
+        """A message for the guides about one patient: into their topic when the staff chat has topics."""
+        if self.desk is not None and self.desk.forum:
+            self.desk.notify_about(session, patient, text, buttons=buttons)
+        else:
+            self._notify_staff(session, NotifyStaff(text), buttons=buttons)
 
     def _notify_staff(self, session: Session, action: NotifyStaff, buttons: list[list[str]] | None = None) -> None:
         if self.staff_chat_id is None:
@@ -394,7 +424,7 @@ def open_database(settings: Settings) -> Database:
 
 
 def make_coach(settings: Settings, database: Database, content: Content, clock: Clock) -> Coach:
-    return Coach(
+    coach = Coach(
         database,
         content,
         clock,
@@ -404,3 +434,14 @@ def make_coach(settings: Settings, database: Database, content: Content, clock: 
         staff_chat_id=settings.staff_chat_id,
         review_alert_repeat=timedelta(hours=settings.review_alert_repeat_hours),
     )
+    if settings.staff_chat_id is not None:
+        coach.desk = GuideDesk(
+            database,
+            content,
+            clock,
+            staff_chat_id=settings.staff_chat_id,
+            hours=settings.guide_hours,
+            answer_within=timedelta(hours=settings.ticket_answer_hours),
+            names_visible=settings.guide_names_visible,
+        )
+    return coach

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from paincoach.office_hours import OfficeHours, parse_office_hours
+
 TELEGRAM_API = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -36,6 +38,10 @@ class Settings(BaseSettings):
     webhook_listen_port: int = Field(default=8080, ge=1, le=65535)
     alert_repeat_minutes: int = Field(default=15, ge=1, le=1440)
     review_alert_repeat_hours: int = Field(default=4, ge=1, le=72)
+    office_hours: str = "Mon-Fri 09:00-17:00"
+    guide_timezone: str = "UTC"
+    ticket_answer_hours: int = Field(default=8, ge=1, le=400)
+    guide_names_visible: bool = False
     content_dir: Path = Path(__file__).resolve().parent.parent / "content"
     log_level: str = "INFO"
 
@@ -88,7 +94,13 @@ class Settings(BaseSettings):
                 raise ValueError("expected Telegram user ids separated by commas") from None
         return value
 
-    @field_validator("default_timezone")
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        parse_office_hours(value)
+        return value
+
+    @field_validator("default_timezone", "guide_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
         try:
@@ -129,6 +141,11 @@ class Settings(BaseSettings):
     @property
     def webhook_mode(self) -> bool:
         return self.webhook_url is not None
+
+    @property
+    def guide_hours(self) -> OfficeHours:
+        """The guides' office hours, in their time zone."""
+        return parse_office_hours(self.office_hours, self.guide_timezone)
 
     @property
     def has_token(self) -> bool:

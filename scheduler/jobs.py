@@ -9,12 +9,14 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from paincoach.coach import Coach
+from paincoach.guide import GuideDesk
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
 SAFETY_SWEEP_SECONDS = 60
 QUESTIONNAIRE_SWEEP_SECONDS = 300  # a check-in opens on a local day, so a few minutes late is fine
+TICKET_SWEEP_SECONDS = 60
 
 
 async def raise_unacknowledged_alerts(
@@ -34,10 +36,22 @@ async def announce_due_questionnaires(coach: Coach, database: Database, wake_sen
         log.info("told %d patient(s) a check-in is ready", announced)
         wake_sender()
     return announced
+async def raise_overdue_tickets(desk: GuideDesk, database: Database, wake_sender: Callable[[], None]) -> int:
+    """Patients left waiting for their guide past the answer time are raised again in the staff chat."""
+    raised = await database.run(desk.raise_overdue)
+    if raised:
+        log.warning("raised %d unanswered conversation(s) again", raised)
+        wake_sender()
+    return raised
 
 
 def build_scheduler(
-    coach: Coach, database: Database, alert_repeat: timedelta, wake_sender: Callable[[], None]
+    coach: Coach,
+    database: Database,
+    alert_repeat: timedelta,
+    wake_sender: Callable[[], None],
+    *,
+    desk: GuideDesk | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
@@ -62,4 +76,16 @@ def build_scheduler(
         max_instances=1,  # a slow sweep is never run twice at once
         misfire_grace_time=QUESTIONNAIRE_SWEEP_SECONDS,  # a sweep missed by more than a period is skipped
     )
+    if desk is not None:
+        scheduler.add_job(
+            raise_overdue_tickets,
+            "interval",
+            seconds=TICKET_SWEEP_SECONDS,
+            args=(desk, database, wake_sender),
+            id="ticket-sweep",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=TICKET_SWEEP_SECONDS,
+        )
     return scheduler

@@ -162,3 +162,83 @@ class CareFlag(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     reviewed_by: int | None = Field(default=None, sa_type=BigInteger)  # staff Telegram id
+# -- The guide's workspace: staff roles, patient topics, relayed messages, tickets, contacts, notes.
+
+
+class StaffMember(SQLModel, table=True):
+    """A member of the clinical team and their role: admin, coordinator or guide."""
+
+    __tablename__ = "staff_member"
+
+    telegram_user_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    role: str = Field(max_length=16)
+    added_at: datetime = Field(sa_type=UTCDateTime)
+    added_by: int | None = Field(default=None, sa_type=BigInteger)  # None: from ADMIN_IDS
+
+
+class PatientTopic(SQLModel, table=True):
+    """A patient's forum topic in the staff chat; its thread id is the creating outbox row's result."""
+
+    __tablename__ = "patient_topic"
+
+    patient_id: int = Field(primary_key=True, foreign_key="patient.id", sa_column_kwargs={"autoincrement": False})
+    chat_id: int = Field(sa_type=BigInteger)
+    created_row: int = Field(foreign_key="outbox.id")  # the outbox row that creates (or re-creates) the topic
+    name: str = Field(max_length=128)  # as last set: code and status mark
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    recreated: int = 0  # times staff deleted it and it was made again
+
+
+class RelayedMessage(SQLModel, table=True):
+    """One message relayed between a patient and the guides: where it came from, and its copy."""
+
+    __tablename__ = "relayed_message"
+    __table_args__ = (Index("ix_relayed_source", "source_chat_id", "source_message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    direction: str = Field(max_length=16)  # to_guides | to_patient
+    source_chat_id: int = Field(sa_type=BigInteger)
+    source_message_id: int = Field(sa_type=BigInteger)
+    copy_row: int = Field(foreign_key="outbox.id", index=True)  # the copy's outbox row (its Telegram id, once sent)
+    composed: bool = False  # the copy is a message the coach wrote (header + text), not a copyMessage
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Ticket(SQLModel, table=True):
+    """A conversation a patient opened with their guide; open until a guide marks it answered."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)  # oldest unanswered message
+    last_raised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    raised_count: int = 0
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    answered_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class StaffContact(SQLModel, table=True):
+    """A check-in a guide logged: by phone, message or video, and how many minutes it took."""
+
+    __tablename__ = "staff_contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    staff_id: int = Field(sa_type=BigInteger)
+    kind: str = Field(max_length=16)
+    minutes: int
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class ClinicalNote(SQLModel, table=True):
+    """A guide's clinical note about a patient (health data: never logged)."""
+
+    __tablename__ = "clinical_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    staff_id: int = Field(sa_type=BigInteger)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)

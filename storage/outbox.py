@@ -11,6 +11,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage, Patient
+from storage.topics import Thread, thread_for_patient
 
 LEASE = timedelta(seconds=60)  # a claimed message not reported on by then is claimed again
 SCAN = 500  # rows looked at per claim
@@ -91,6 +92,9 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     for row in rows:
         if row.chat_id in seen:
             continue
+        thread = _topic_thread(session, row)
+        if thread == "wait":
+            continue  # its patient's topic is being created: that row goes first, and nothing else waits
         seen.add(row.chat_id)
         if row.not_before > now:  # in flight (leased), waiting for a retry, or timed for later
             continue
@@ -105,6 +109,8 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
             if named.telegram_message_id is None:
                 continue  # not sent yet: it goes first
             payload["message_id"] = named.telegram_message_id
+        if "topic_of" in payload:
+            payload["thread_id"] = thread
         row.status = "sending"
         row.not_before = now + LEASE
         session.add(row)
@@ -112,6 +118,12 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         if len(claimed) >= limit:
             break
     return claimed
+
+
+def _topic_thread(session: Session, row: OutboxMessage) -> Thread:
+    """For a row meant for a patient's topic: the topic's thread ("wait" while it is created)."""
+    patient_id = row.payload.get("topic_of")
+    return None if patient_id is None else thread_for_patient(session, int(patient_id))
 
 
 def mark_sent(session: Session, message_id: int, telegram_message_id: int | None, now: datetime) -> None:
@@ -135,6 +147,10 @@ def mark_failed(session: Session, message_id: int, error: str) -> None:
         .where(col(OutboxMessage.id) == message_id)
         .values(status="failed", error=error[:200], attempts=OutboxMessage.attempts + 1)
     )
+
+
+def mark_cancelled(session: Session, message_id: int) -> None:
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(status="cancelled"))
 
 
 def mark_unreachable(session: Session, chat_id: int, now: datetime) -> int:

@@ -252,7 +252,7 @@ async def test_the_check_in_is_announced_once_started_resumed_after_a_restart_an
         await telegram.wait_for(lambda: any(m.photo for m in user.new_messages))
         chart = next(m for m in user.new_messages if m.photo)
         assert chart.photo is not None
-        assert chart.photo.startswith(b"\x89PNG"), "a PNG chart"
+        assert chart.photo_data is not None and chart.photo_data.startswith(b"\x89PNG"), "a PNG chart"
         assert "scores over time" in chart.text
         assert any("Your mood (PHQ-9): 2" in m.text for m in user.new_messages)
         assert len(telegram.calls_of("sendPhoto")) == 1

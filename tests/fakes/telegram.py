@@ -23,6 +23,15 @@ codes and descriptions, HTML parsing, 4096-character limit, 64-byte callback dat
 "message is not modified", one-time callback answers, long polling with offsets
 (updates stay queued until a later offset confirms them), 409 conflicts, blocked
 users, flood control. Markdown parse modes are accepted but not parsed.
+
+Forum supergroups (``tg.group(id, title, is_forum=True)``) have topics: createForumTopic
+(only in forums; the topic opens with a service message whose id is the thread id),
+editForumTopic, deleteForumTopic (and ``group.delete_topic(thread)``, a person deleting
+it); sending to a deleted or unknown topic fails with "message thread not found". A
+member's message in a topic carries ``message_thread_id``, ``is_topic_message`` and, as in
+Telegram, a ``reply_to_message`` pointing at the topic's first message when it answers
+nothing else. copyMessage copies text, entities, photo, caption and takes new markup;
+people can send photos with captions and edit what they sent (``edited_message``).
 """
 
 from __future__ import annotations
@@ -157,6 +166,7 @@ STRING_PARAMS = frozenset(
         "ip_address",
         "business_connection_id",
         "message_effect_id",
+        "name",
     }
 )
 _INT_RE = re.compile(r"-?\d+")
@@ -479,11 +489,14 @@ class FakeMessage:
     chat: Params = field(default_factory=dict, repr=False)
     seq: int = field(default=0, repr=False)
     """Global order in which the bot sent it (see FakeUser.mark)."""
+    photo: list[Params] | None = None
+    """A photo message: its sizes; `text` is then its caption."""
+    service: Params | None = None
+    """A service message (e.g. {"forum_topic_created": {...}}): not a message anyone wrote."""
     updated_seq: int = field(default=0, repr=False)
     """Global order of the bot's last change to it (sending or editing)."""
-    photo: bytes | None = field(default=None, repr=False)
-    """A photo message's image as uploaded; its caption is `text` (visible) and `html`."""
-    photo_sizes: list[Params] = field(default_factory=list, repr=False)
+    photo_data: bytes | None = field(default=None, repr=False)
+    """The image of a photo the bot uploaded (sendPhoto); its caption is `text` (visible) and `html`."""
 
     @property
     def labels(self) -> list[str]:
@@ -539,13 +552,15 @@ class _Chat:
     info: Params
     next_message_id: int = 1
     messages: dict[int, FakeMessage] = field(default_factory=dict)
+    topics: dict[int, str] = field(default_factory=dict)
+    """Forum topics: thread id -> name."""
 
     @property
     def id(self) -> int:
         return int(self.info["id"])
 
     def bot_messages(self) -> list[FakeMessage]:
-        return [m for m in self.messages.values() if m.from_bot]
+        return [m for m in self.messages.values() if m.from_bot and m.service is None]
 
 
 @dataclass
@@ -719,6 +734,19 @@ class FakeUser(_ChatView):
         """Queue "/cmd args" (cmd with or without the slash)."""
         return self.send_text(_command_text(cmd, args))
 
+    def send_photo(self, caption: str = "") -> int:
+        """Queue a photo (with an optional caption) from this person; returns its update_id."""
+        return self.tg._user_message(self.user_id, self.as_user, caption, photo=True)
+
+    def edit(self, message_id: int, text: str) -> int:
+        """Edit a message this person sent (its text, or a photo's caption); queues edited_message."""
+        return self.tg._user_edit(self.user_id, self.user_id, message_id, text)
+
+    @property
+    def sent(self) -> list[FakeMessage]:
+        """The messages this person sent, oldest first."""
+        return self.tg._people_messages(self.user_id)
+
     def press(self, label_or_data: str, message_id: int | None = None) -> str:
         """Tap an inline button of the latest (or given) bot message with buttons.
 
@@ -758,6 +786,40 @@ class FakeGroup(_ChatView):
 
     def send_command(self, from_user_id: int, cmd: str, args: str = "", thread_id: int | None = None) -> int:
         return self.send_text(from_user_id, _command_text(cmd, args), thread_id)
+
+    def send_photo(
+        self, from_user_id: int, caption: str = "", thread_id: int | None = None, reply_to_message_id: int | None = None
+    ) -> int:
+        return self.tg._user_message(
+            self.chat_id,
+            self.tg._user_object(from_user_id),
+            caption,
+            thread_id=thread_id,
+            reply_to_message_id=reply_to_message_id,
+            photo=True,
+        )
+
+    def edit(self, from_user_id: int, message_id: int, text: str) -> int:
+        """A member edits their message; queues edited_message."""
+        return self.tg._user_edit(self.chat_id, from_user_id, message_id, text)
+
+    @property
+    def topics(self) -> dict[int, str]:
+        """Open forum topics: thread id -> name."""
+        return dict(self.tg._chats[self.chat_id].topics)
+
+    def topic_messages(self, thread_id: int) -> list[FakeMessage]:
+        """The bot's messages in one topic, oldest first."""
+        return [m for m in self.messages if m.thread_id == thread_id]
+
+    def delete_topic(self, thread_id: int) -> None:
+        """A member deletes a topic, with everything in it (as an admin can in Telegram)."""
+        self.tg._delete_topic(self.tg._chats[self.chat_id], thread_id)
+
+    @property
+    def sent(self) -> list[FakeMessage]:
+        """What members sent here, oldest first."""
+        return self.tg._people_messages(self.chat_id)
 
     def press(self, from_user_id: int, label_or_data: str, message_id: int | None = None) -> str:
         return self.tg._press(self.chat_id, self.tg._user_object(from_user_id), label_or_data, message_id)
@@ -836,6 +898,12 @@ class FakeTelegram:
             ("getWebhookInfo", self._get_webhook_info),
             ("sendMessage", self._send_message),
             ("sendPhoto", self._send_photo),
+            ("copyMessage", self._copy_message),
+            ("editMessageCaption", self._edit_message_caption),
+            ("getChat", self._get_chat),
+            ("createForumTopic", self._create_forum_topic),
+            ("editForumTopic", self._edit_forum_topic),
+            ("deleteForumTopic", self._delete_forum_topic),
             ("editMessageText", self._edit_message_text),
             ("editMessageReplyMarkup", self._edit_message_reply_markup),
             ("answerCallbackQuery", self._answer_callback_query),
@@ -1006,23 +1074,50 @@ class FakeTelegram:
         text: str,
         thread_id: int | None = None,
         reply_to_message_id: int | None = None,
+        photo: bool = False,
     ) -> int:
         chat = self._chats[chat_id]
+        if thread_id is not None and chat.info.get("is_forum") and thread_id not in chat.topics:
+            raise AssertionError(f"no topic {thread_id} in chat {chat_id} (topics: {chat.topics!r})")
+        message_id = self._take_message_id(chat)
         message = FakeMessage(
-            message_id=self._take_message_id(chat),
+            message_id=message_id,
             chat_id=chat_id,
             text=text,
             html=text,
             thread_id=thread_id,
             date=int(time.time()),
             from_bot=False,
-            entities=_command_entities(text),
+            entities=[] if photo else _command_entities(text),
             reply_to_message_id=reply_to_message_id,
             sender=sender,
             chat=chat.info,
+            photo=_photo_sizes(chat_id, message_id) if photo else None,
         )
         chat.messages[message.message_id] = message
         return self.queue_update({"message": self._api_message(chat, message)})
+
+    def _user_edit(self, chat_id: int, from_user_id: int, message_id: int, text: str) -> int:
+        chat = self._chats[chat_id]
+        message = chat.messages.get(message_id)
+        if message is None or message.from_bot or message.sender.get("id") != from_user_id:
+            raise AssertionError(f"user {from_user_id} sent no message {message_id} in chat {chat_id}")
+        message.text = message.html = text
+        message.entities = [] if message.photo else _command_entities(text)
+        message.edit_date = int(time.time())
+        return self.queue_update({"edited_message": self._api_message(chat, message)})
+
+    def _people_messages(self, chat_id: int) -> list[FakeMessage]:
+        chat = self._chats.get(chat_id)
+        return copy.deepcopy([m for m in chat.messages.values() if not m.from_bot]) if chat else []
+
+    def _delete_topic(self, chat: _Chat, thread_id: int) -> None:
+        if thread_id not in chat.topics:
+            raise _bad_request("TOPIC_ID_INVALID")
+        del chat.topics[thread_id]
+        for message_id in [m.message_id for m in chat.messages.values() if m.thread_id == thread_id]:
+            del chat.messages[message_id]
+        self._touch()
 
     def _press(
         self,
@@ -1085,12 +1180,14 @@ class FakeTelegram:
             "chat": chat.info,
             "from": message.sender,
         }
-        if message.photo is not None:
-            body["photo"] = message.photo_sizes
+        if message.service is not None:
+            body.update(message.service)
+        elif message.photo is not None:
+            body["photo"] = message.photo
             if message.text:
                 body["caption"] = message.text
-            if message.entities:
-                body["caption_entities"] = message.entities
+                if message.entities:
+                    body["caption_entities"] = message.entities
         else:
             body["text"] = message.text
             if message.entities:
@@ -1104,6 +1201,9 @@ class FakeTelegram:
         if message.inline_markup is not None:
             body["reply_markup"] = message.inline_markup
         reply_to = chat.messages.get(message.reply_to_message_id or 0)
+        if reply_to is None and chat.info.get("is_forum") and message.thread_id is not None:
+            # In a topic, a message that answers nothing else answers the topic's first message.
+            reply_to = chat.messages.get(message.thread_id) if message.message_id != message.thread_id else None
         if reply_to is not None and not nested:
             body["reply_to_message"] = self._api_message(chat, reply_to, nested=True)
         return body
@@ -1503,7 +1603,7 @@ class FakeTelegram:
             if not reply_to[1]:
                 raise _bad_request("message to be replied not found")
             reply_to = None
-        thread_id = params.get("message_thread_id")
+        thread_id = self._thread(chat, params)
         self._check_rate(chat.id)
         self._count_send(chat.id)
         seq = self._next_seq()
@@ -1571,8 +1671,8 @@ class FakeTelegram:
             chat=chat.info,
             seq=seq,
             updated_seq=seq,
-            photo=data,
-            photo_sizes=[
+            photo_data=data,
+            photo=[
                 {
                     "file_id": file_id,
                     "file_unique_id": f"u{file_id[-8:]}",
@@ -1605,6 +1705,139 @@ class FakeTelegram:
         if len(caption) > MAX_CAPTION_LENGTH:
             raise _bad_request("message caption is too long")
         return caption, entities
+
+    def _thread(self, chat: _Chat, params: Params) -> int | None:
+        """The message_thread_id of a send, checked in forums (elsewhere Telegram ignores it)."""
+        thread_id = params.get("message_thread_id")
+        if not isinstance(thread_id, int):
+            return None
+        if chat.info.get("is_forum") and thread_id not in chat.topics:
+            raise _bad_request("message thread not found")
+        return thread_id
+
+    async def _copy_message(self, params: Params) -> Any:
+        chat = self._chat(params)
+        source_id = params.get("from_chat_id")
+        source_chat = self._chats.get(source_id) if isinstance(source_id, int) else None
+        if source_chat is None:
+            raise _bad_request("chat not found")
+        original = source_chat.messages.get(params.get("message_id") or 0)
+        if original is None:
+            raise _bad_request("message to copy not found")
+        if original.service is not None:
+            raise _bad_request("message can't be copied")
+        markup = _reply_markup(params.get("reply_markup"))
+        thread_id = self._thread(chat, params)
+        text, entities, html = original.text, original.entities, original.html
+        if original.photo is not None and "caption" in params:
+            text, entities = self._formatted_text({**params, "text": params.get("caption") or " "})
+            html = str(params.get("caption") or "")
+            if len(text) > 1024:
+                raise _bad_request("message caption is too long")
+        self._check_rate(chat.id)
+        self._count_send(chat.id)
+        seq = self._next_seq()
+        message = FakeMessage(
+            message_id=self._take_message_id(chat),
+            chat_id=chat.id,
+            text=text,
+            html=html,
+            buttons=_buttons(markup),
+            thread_id=thread_id,
+            date=int(time.time()),
+            entities=list(entities),
+            reply_markup=markup,
+            sender=self.bot_user,
+            chat=chat.info,
+            seq=seq,
+            updated_seq=seq,
+            photo=copy.deepcopy(original.photo),
+            photo_data=original.photo_data,
+        )
+        chat.messages[message.message_id] = message
+        return {"message_id": message.message_id}
+
+    async def _edit_message_caption(self, params: Params) -> Any:
+        self._chat(params)
+        markup = _reply_markup(params.get("reply_markup"), inline_only=True)
+        chat, message = self._message_to_edit(params)
+        if message.photo is None:
+            raise _bad_request("there is no caption in the message to edit")
+        raw = params.get("caption") or ""
+        text, entities = self._formatted_text({**params, "text": raw}) if raw else ("", [])
+        if len(text) > 1024:
+            raise _bad_request("message caption is too long")
+        if text == message.text and _same(entities, message.entities) and _same(markup, message.inline_markup):
+            raise _bad_request(NOT_MODIFIED.removeprefix("Bad Request: "))
+        message.text, message.html, message.entities = text, str(raw), entities
+        self._apply_edit(message, markup)
+        return self._api_message(chat, message)
+
+    async def _get_chat(self, params: Params) -> Any:
+        chat = self._chat(params)
+        return {
+            **chat.info,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _forum(self, params: Params) -> _Chat:
+        chat = self._chat(params)
+        if chat.info.get("type") != "supergroup" or not chat.info.get("is_forum"):
+            raise _bad_request("the chat is not a forum")
+        return chat
+
+    @staticmethod
+    def _topic_name(params: Params) -> str:
+        name = params.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 128:
+            raise _bad_request("TOPIC_NAME_INVALID")
+        return name
+
+    async def _create_forum_topic(self, params: Params) -> Any:
+        chat = self._forum(params)
+        name = self._topic_name(params)
+        thread_id = self._take_message_id(chat)
+        icon_color = params.get("icon_color") if isinstance(params.get("icon_color"), int) else 7322096
+        created = {"name": name, "icon_color": icon_color}
+        chat.topics[thread_id] = name
+        chat.messages[thread_id] = FakeMessage(
+            message_id=thread_id,
+            chat_id=chat.id,
+            text="",
+            html="",
+            thread_id=thread_id,
+            date=int(time.time()),
+            sender=self.bot_user,
+            chat=chat.info,
+            service={"forum_topic_created": created, "message_thread_id": thread_id, "is_topic_message": True},
+        )
+        return {"message_thread_id": thread_id, **created}
+
+    async def _edit_forum_topic(self, params: Params) -> Any:
+        chat = self._forum(params)
+        thread_id = params.get("message_thread_id")
+        if not isinstance(thread_id, int) or thread_id not in chat.topics:
+            raise _bad_request("TOPIC_ID_INVALID")
+        if "name" in params:
+            name = self._topic_name(params)
+            if name == chat.topics[thread_id]:
+                raise _bad_request("TOPIC_NOT_MODIFIED")
+            chat.topics[thread_id] = name
+        return True
+
+    async def _delete_forum_topic(self, params: Params) -> Any:
+        chat = self._forum(params)
+        thread_id = params.get("message_thread_id")
+        self._delete_topic(chat, thread_id if isinstance(thread_id, int) else 0)
+        return True
 
     async def _edit_message_text(self, params: Params) -> Any:
         self._chat(params)  # unknown or blocked chats fail before the text is read
@@ -1814,6 +2047,14 @@ async def _webhook_reply(response: aiohttp.ClientResponse) -> Params | None:
     except (ValueError, aiohttp.ClientError):
         return None
     return None
+
+
+def _photo_sizes(chat_id: int, message_id: int) -> list[Params]:
+    unique = f"{abs(chat_id)}-{message_id}"
+    return [
+        {"file_id": f"photo-{size}-{unique}", "file_unique_id": f"{size}{unique}", "width": w, "height": h}
+        for size, w, h in (("s", 90, 60), ("m", 800, 533))
+    ]
 
 
 def _command_entities(text: str) -> list[Params]:
