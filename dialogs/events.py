@@ -40,6 +40,7 @@ class NotText:
     message_id: int | None = None
     caption: str = ""  # what the patient wrote under a photo or file: checked for crisis language too
 
+
 @dataclass(frozen=True)
 class Due:
     """Something the scheduler found due for this patient: `kind` says what

@@ -267,9 +267,7 @@ class Coach:
             payload={"text": self.content.for_locale(patient.locale).ui["something_wrong"], "buttons": []},
         )
 
-    def _to_guides(
-        self, session: Session, patient: Patient, text: str, buttons: list[list[str]] | None = None
-    ) -> None:
+    def _to_guides(self, session: Session, patient: Patient, text: str, buttons: list[list[str]] | None = None) -> None:
         """A message for the guides about one patient: into their topic when the staff chat has topics."""
         if self.desk is not None and self.desk.forum:
             self.desk.notify_about(session, patient, text, buttons=buttons)

@@ -36,6 +36,8 @@ async def announce_due_questionnaires(coach: Coach, database: Database, wake_sen
         log.info("told %d patient(s) a check-in is ready", announced)
         wake_sender()
     return announced
+
+
 async def raise_overdue_tickets(desk: GuideDesk, database: Database, wake_sender: Callable[[], None]) -> int:
     """Patients left waiting for their guide past the answer time are raised again in the staff chat."""
     raised = await database.run(desk.raise_overdue)

@@ -162,6 +162,8 @@ class CareFlag(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     reviewed_by: int | None = Field(default=None, sa_type=BigInteger)  # staff Telegram id
+
+
 # -- The guide's workspace: staff roles, patient topics, relayed messages, tickets, contacts, notes.
 
 

@@ -702,6 +702,8 @@ async def test_send_photo_refuses_what_telegram_refuses(tg: FakeTelegram, bot: B
     with pytest.raises(TelegramBadRequest, match="no text in the message"):
         await bot.edit_message_text("new", chat_id=user.chat_id, message_id=ok.message_id)
     assert len(user.messages) == 1
+
+
 @pytest.mark.asyncio
 async def test_forum_topics_are_created_renamed_and_deleted_like_telegram(tg: FakeTelegram, bot: Bot) -> None:
     plain_group = tg.group(-1009999, "Not a forum")
