@@ -97,8 +97,7 @@ async def test_an_acknowledge_tap_from_outside_the_staff_chat_changes_nothing(
     staff = telegram.group(STAFF_CHAT, "Guides")
     async with running_coach(settings):
         user = telegram.user(9002)
-        user.send_command("/start")
-        await settle(telegram)
+        await say(user, telegram, "/start")
         await say(user, telegram, "I want to die")
         await staff.wait_for_text("URGENT")
         chat = {"id": 9002, "type": "private"}
@@ -128,6 +127,7 @@ async def test_the_safety_message_goes_ahead_of_messages_already_waiting(
         user = telegram.user(9003)
         user.send_command("/start")
         user.send_text("kill myself")
+        await user.wait_for_text("not watched around the clock", timeout=15)
         await settle(telegram)
         texts = [m.text for m in user.messages]
     safety = next(i for i, t in enumerate(texts) if "not watched around the clock" in t)

@@ -103,8 +103,7 @@ async def test_a_patient_walks_from_start_through_consent_and_all_of_lesson_one(
 async def test_every_button_tap_is_answered(telegram: FakeTelegram, tmp_path: Path) -> None:
     async with running_coach(settings_for(telegram, tmp_path)):
         user = telegram.user(77)
-        user.send_command("/start")
-        await settle(telegram)
+        await say(user, telegram, "/start")
         queries = []
         for _ in range(4):
             queries.append(await tap(user, telegram, last(user).buttons[0][0][0]))
@@ -116,8 +115,7 @@ async def test_a_stale_button_never_moves_the_patient(telegram: FakeTelegram, tm
     settings = settings_for(telegram, tmp_path)
     async with running_coach(settings):
         user = telegram.user(5)
-        user.send_command("/start")
-        await settle(telegram)
+        await say(user, telegram, "/start")
         await walk_to_button(user, telegram, "United Kingdom")
         first_copy = last(user)
         await say(user, telegram, "I live in Leeds")  # the choices are shown again below
@@ -140,8 +138,7 @@ async def test_a_double_tap_advances_once(telegram: FakeTelegram, tmp_path: Path
     settings = settings_for(telegram, tmp_path)
     async with running_coach(settings):
         user = telegram.user(6)
-        user.send_command("/start")
-        await settle(telegram)
+        await say(user, telegram, "/start")
         prompt = last(user)
         label = prompt.buttons[0][0][0]
         first = user.press(label, message_id=prompt.message_id)
@@ -159,8 +156,7 @@ async def test_5000_characters_of_free_text_get_a_kind_answer(telegram: FakeTele
     settings = settings_for(telegram, tmp_path)
     async with running_coach(settings):
         user = telegram.user(8)
-        user.send_command("/start")
-        await settle(telegram)
+        await say(user, telegram, "/start")
         before = snapshot(settings.database_url)["state"]
         user.mark()
         await say(user, telegram, "é" * 5000)
@@ -184,8 +180,7 @@ async def test_a_question_before_consent_reaches_the_staff_chat(telegram: FakeTe
     async with running_coach(settings_for(telegram, tmp_path)):
         group = telegram.group(STAFF_CHAT, "Guides")
         user = telegram.user(10, "Bea")
-        user.send_command("/start")
-        await settle(telegram)
+        await say(user, telegram, "/start")
         await walk_to_button(user, telegram, "I have a question")
         await tap(user, telegram, label_with(user, "I have a question"))
         await say(user, telegram, "Will my <doctor> see my answers?")
@@ -206,8 +201,7 @@ async def test_a_blocked_patient_is_marked_unreachable_and_others_carry_on(
         quiet.blocked = True
         quiet.send_command("/start")
         other = telegram.user(12)
-        other.send_command("/start")
-        await settle(telegram)
+        await say(other, telegram, "/start")
         assert other.messages, "the other patient still got their welcome"
     from sqlmodel import select
 

@@ -170,8 +170,7 @@ async def test_crisis_words_in_a_question_for_the_guide_trigger_the_protocol_and
     staff = telegram.group(STAFF_CHAT, "Guides")
     async with running_coach(settings, ManualClock()):
         user = telegram.user(5104)
-        user.send_command("/start")
-        await settle(telegram)
+        await say(user, telegram, "/start")
         for _ in range(12):
             if any("I have a question" in label for row in last(user).buttons for label, _ in row):
                 break
