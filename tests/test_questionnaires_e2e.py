@@ -233,7 +233,9 @@ async def test_the_check_in_is_announced_once_started_resumed_after_a_restart_an
         assert "3 of 9" in last(user).text
 
     async with running_coach(settings, clock):  # a restart
-        await say(user, telegram, "/lesson")
+        user.send_command("/lesson")
+        await user.wait_for_text("part way through your check-in", timeout=15)
+        await settle(telegram)
         assert "part way through your check-in" in last(user).text
         await tap(user, telegram, label_with(user, "Carry on"))
         assert "3 of 9" in last(user).text
