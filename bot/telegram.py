@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from contextlib import suppress
 from typing import Any
@@ -30,6 +31,7 @@ from aiogram.types import (
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient
 from content.render import render
 from content.schema import Content
+from paincoach.charts import progress_png, series_from_payload
 
 COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "help", "stop")
 SEND_TIMEOUT = 30.0
@@ -64,10 +66,8 @@ class AiogramTransport:
                     reply_markup=keyboard(payload.get("buttons") or [], payload.get("per_row", 1)),
                 )
                 return Delivered(int(payload["message_id"]))
-            if kind == "photo":  # a chart: PNG bytes in base64, with an HTML caption
-                photo = BufferedInputFile(
-                    base64.b64decode(payload["photo"]), filename=payload.get("filename", "chart.png")
-                )
+            if kind == "photo":  # a chart (drawn now, in a worker thread) or PNG bytes in base64; an HTML caption
+                photo = BufferedInputFile(await self._picture(payload), filename=payload.get("filename", "chart.png"))
                 sent_photo = await self.bot.send_photo(
                     chat_id=chat_id,
                     photo=photo,
@@ -96,6 +96,13 @@ class AiogramTransport:
             return Rejected(error.message[:200])
         except (TimeoutError, TelegramServerError, TelegramNetworkError) as error:
             return Transient(str(error)[:200] or type(error).__name__)
+
+    @staticmethod
+    async def _picture(payload: dict[str, Any]) -> bytes:
+        if "chart" in payload:
+            series = series_from_payload(payload["chart"])
+            return await asyncio.to_thread(progress_png, series)
+        return base64.b64decode(payload["photo"])
 
     async def _typing(self, chat_id: int) -> None:
         """Show "typing…" before a message to a patient; if that fails, the message matters more."""
