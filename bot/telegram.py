@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from contextlib import suppress
 from typing import Any
@@ -30,6 +31,7 @@ from aiogram.types import (
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, TopicGone, Transient
 from content.render import render
 from content.schema import Content
+from paincoach.charts import progress_png, series_from_payload
 
 COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "guide", "help", "stop")
 SEND_TIMEOUT = 30.0
@@ -98,8 +100,8 @@ class AiogramTransport:
                 reply_markup=markup,
             )
             return Delivered(copied.message_id)
-        if kind == "photo":  # a chart: PNG bytes in base64, with an HTML caption
-            photo = BufferedInputFile(base64.b64decode(payload["photo"]), filename=payload.get("filename", "chart.png"))
+        if kind == "photo":  # a chart (drawn now, in a worker thread) or PNG bytes in base64; an HTML caption
+            photo = BufferedInputFile(await self._picture(payload), filename=payload.get("filename", "chart.png"))
             sent_photo = await self.bot.send_photo(
                 chat_id=chat_id,
                 photo=photo,
@@ -129,6 +131,13 @@ class AiogramTransport:
             disable_web_page_preview=True,
         )
         return Delivered(sent.message_id)
+
+    @staticmethod
+    async def _picture(payload: dict[str, Any]) -> bytes:
+        if "chart" in payload:
+            series = series_from_payload(payload["chart"])
+            return await asyncio.to_thread(progress_png, series)
+        return base64.b64decode(payload["photo"])
 
     async def _typing(self, chat_id: int) -> None:
         """Show "typing…" before a message to a patient; if that fails, the message matters more."""

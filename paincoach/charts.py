@@ -1,45 +1,58 @@
 """The progress chart: a PNG of a patient's questionnaire scores over time (matplotlib, Agg).
 
-matplotlib is imported on the first chart only, so start-up stays fast."""
+matplotlib is imported on the first chart only, so start-up stays fast. No pyplot: each chart is
+its own Figure, so charts can be drawn in worker threads while the coach goes on."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from dialogs.actions import ChartSeries
 
-WIDTH, ROW_HEIGHT, DPI = 6.4, 2.0, 110
+WIDTH, ROW_HEIGHT, DPI = 6.4, 1.9, 100
+
+
+def series_payload(series: Sequence[ChartSeries]) -> list[dict[str, Any]]:
+    """The chart's data as JSON for the outbox; drawn when it is sent (see `progress_png`)."""
+    return [{"label": s.label, "points": [list(p) for p in s.points], "low": s.low, "high": s.high} for s in series]
+
+
+def series_from_payload(data: Sequence[dict[str, Any]]) -> list[ChartSeries]:
+    return [
+        ChartSeries(
+            str(s["label"]), tuple((str(d), float(v)) for d, v in s["points"]), float(s["low"]), float(s["high"])
+        )
+        for s in data
+    ]
 
 
 def progress_png(series: Sequence[ChartSeries]) -> bytes:
     """One small panel per questionnaire, each on its own full scale, dates along the bottom."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, DateFormatter
+    from matplotlib.figure import Figure
 
-    figure, axes = plt.subplots(
-        len(series), 1, figsize=(WIDTH, ROW_HEIGHT * len(series) + 0.4), dpi=DPI, squeeze=False, sharex=True
+    figure = Figure(figsize=(WIDTH, ROW_HEIGHT * len(series) + 0.5), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(len(series), 1, squeeze=False, sharex=True)
+    for axis, line in zip(axes[:, 0], series, strict=True):
+        days = [date.fromisoformat(day) for day, _ in line.points]
+        axis.plot(days, [value for _, value in line.points], marker="o", color="#2e7d6b", linewidth=2)
+        axis.set_ylim(line.low, line.high)
+        axis.set_title(line.label, fontsize=10, loc="left")
+        axis.grid(True, alpha=0.3)
+    every_day = sorted({date.fromisoformat(day) for line in series for day, _ in line.points})
+    if every_day:  # a week either side, so a single result's date reads clearly
+        bottom = axes[-1, 0]
+        bottom.set_xlim(every_day[0] - timedelta(days=7), every_day[-1] + timedelta(days=7))
+        bottom.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=6))  # type: ignore[no-untyped-call]
+        bottom.xaxis.set_major_formatter(DateFormatter("%d %b"))  # type: ignore[no-untyped-call]
+    figure.subplots_adjust(
+        left=0.08, right=0.97, top=1 - 0.35 / figure.get_figheight(), bottom=0.5 / figure.get_figheight(), hspace=0.45
     )
-    try:
-        for axis, line in zip(axes[:, 0], series, strict=True):
-            days = [date.fromisoformat(day) for day, _ in line.points]
-            values = [value for _, value in line.points]
-            axis.plot(days, values, marker="o", color="#2e7d6b", linewidth=2)
-            axis.set_ylim(line.low, line.high)
-            axis.set_title(line.label, fontsize=10, loc="left")
-            axis.grid(True, alpha=0.3)
-            axis.xaxis.set_major_locator(AutoDateLocator(minticks=2, maxticks=6))  # type: ignore[no-untyped-call]
-            axis.xaxis.set_major_formatter(DateFormatter("%d %b"))  # type: ignore[no-untyped-call]
-        every_day = sorted({date.fromisoformat(day) for line in series for day, _ in line.points})
-        if every_day:  # a week either side of a single result, so its date reads clearly
-            axes[0, 0].set_xlim(every_day[0] - timedelta(days=7), every_day[-1] + timedelta(days=7))
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

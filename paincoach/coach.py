@@ -3,7 +3,6 @@ messages in one transaction. Every transport (Telegram, the terminal chat) goes 
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -213,11 +212,10 @@ class Coach:
                 care_flag = results.flag(session, patient.id, action.rule, action.occasion, action.reason, now)
                 label = render(self.content.for_locale(None).ui["staff_flag_review"], {})
                 self._to_guides(session, patient, action.text, buttons=[[label, f"{REVIEWED}{care_flag.id}"]])
-            elif isinstance(action, SendChart):
-                png = charts.progress_png(action.series)
+            elif isinstance(action, SendChart):  # drawn when sent, so no database work waits for matplotlib
                 outbox.enqueue(
                     session, chat_id=patient.chat_id, kind="photo", now=now, patient_id=patient.id,
-                    payload={"photo": base64.b64encode(png).decode("ascii"), "caption": action.caption, "buttons": []},
+                    payload={"chart": charts.series_payload(action.series), "caption": action.caption, "buttons": []},
                 )  # fmt: skip
             elif isinstance(action, RaiseAlert):
                 assert patient.id is not None

@@ -4,6 +4,7 @@ of waiting messages, the check-in sweep, resuming after a restart, the /progress
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -85,7 +86,9 @@ async def test_item_9_nearly_every_day_sends_the_safety_message_and_an_urgent_al
         user = telegram.user(5101, "Fay")
         await onboard(user, telegram, "United States")
         await answer_phq9(user, telegram, "Nearly every day")
-        safety = next(m for m in user.new_messages if "you don't have to face them alone" in m.text)
+        safety = await user.wait_for_text("you don't have to face them alone", timeout=15)
+        await user.wait_for_text("1 of 7", timeout=15)
+        await settle(telegram)
         assert "call or text 988" in safety.text, "the crisis contacts of the patient's country"
         assert "1 of 7" in last(user).text, "the check-in carries on with the GAD-7"
         alert = await staff.wait_for_text("URGENT")
@@ -156,7 +159,9 @@ async def test_crisis_words_in_a_thought_record_trigger_the_protocol_and_the_rec
         await say(user, telegram, "Lying in bed after a bad night")
         user.mark()
         await say(user, telegram, "I just want to end it all")
-        safety = next(m for m in user.new_messages if "not watched around the clock" in m.text)
+        safety = await user.wait_for_text("not watched around the clock", timeout=15)
+        await user.wait_for_text("What did you feel?", timeout=15)
+        await settle(telegram)
         assert "13 11 14" in safety.text
         assert "What did you feel?" in last(user).text, "the thought record carries on"
         alert = await staff.wait_for_text("URGENT")
@@ -177,9 +182,13 @@ async def test_crisis_words_in_a_question_for_the_guide_trigger_the_protocol_and
             labels = [label for row in last(user).buttons for label, _ in row]
             await tap(user, telegram, "United Kingdom" if "United Kingdom" in labels else labels[0])
         await tap(user, telegram, "I have a question")
+        await user.wait_for_text("type your question", timeout=15)
         user.mark()
         await say(user, telegram, "Will the course help when I have thoughts of suicide?")
-        assert any("116 123" in m.text for m in user.new_messages), "the safety message"
+        safety = await user.wait_for_text("not watched around the clock", timeout=15)
+        assert "116 123" in safety.text, "the safety message, with the UK's crisis contacts"
+        await user.wait_for_text("A guide will get back to you soon", timeout=15)
+        await settle(telegram)
         assert any("I have a question" in label for row in last(user).buttons for label, _ in row), "back to consent"
         await staff.wait_for_text("URGENT")
         question = await staff.wait_for_text("asked a question")
@@ -232,7 +241,9 @@ async def test_the_check_in_is_announced_once_started_resumed_after_a_restart_an
         assert "3 of 9" in last(user).text
 
     async with running_coach(settings, clock):  # a restart
-        await say(user, telegram, "/lesson")
+        user.send_command("/lesson")
+        await user.wait_for_text("part way through your check-in", timeout=15)
+        await settle(telegram)
         assert "part way through your check-in" in last(user).text
         await tap(user, telegram, label_with(user, "Carry on"))
         assert "3 of 9" in last(user).text
@@ -326,7 +337,7 @@ def test_the_check_in_sweep_is_scheduled_on_purpose() -> None:
 
 def test_the_chart_is_a_png_with_one_panel_per_questionnaire() -> None:
     from dialogs.actions import ChartSeries
-    from paincoach.charts import progress_png
+    from paincoach.charts import progress_png, series_from_payload, series_payload
 
     one = progress_png([ChartSeries("Your mood (PHQ-9)", (("2026-03-02", 12.0),), 0, 27)])
     two = progress_png(
@@ -337,5 +348,7 @@ def test_the_chart_is_a_png_with_one_panel_per_questionnaire() -> None:
     )
     for png in (one, two):
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    series = [ChartSeries("Your pain (PEG)", (("2026-03-02", 6.3), ("2026-03-09", 5.0)), 0, 10)]
+    assert series_from_payload(json.loads(json.dumps(series_payload(series)))) == series, "stored as JSON, drawn later"
     height = int.from_bytes(two[20:24], "big")
     assert height > int.from_bytes(one[20:24], "big"), "a taller picture for two panels"
