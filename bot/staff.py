@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, Message, Update
 
 from bot.handlers import answer_quietly
@@ -79,9 +80,10 @@ class StaffChat:
         command = parse_command(message.text or "")
         if isinstance(command, Command) and command.name in COMMAND_ROLES:
             outcome = await self.database.run(self.desk.command, update_id, post, command.name, command.args)
-        elif command is not None:  # another bot's command, or "// a note for the team": never relayed
-            outcome = "not a staff command"
-            await self.database.run(self.desk.ignore, update_id)
+        elif command is not None:
+            # Not ours ("// a note for the team", another bot's command, or a command another
+            # router handles): never relayed; the next router may take it, else it is marked handled.
+            raise SkipHandler
         else:
             outcome = await self.database.run(self.desk.staff_post, update_id, post)
         log.info("staff chat message: %s", outcome)
