@@ -439,5 +439,7 @@ def make_coach(settings: Settings, database: Database, content: Content, clock: 
             hours=settings.guide_hours,
             answer_within=timedelta(hours=settings.ticket_answer_hours),
             names_visible=settings.guide_names_visible,
+            scores=results.score_lines,
+            flags=results.open_flags,
         )
     return coach

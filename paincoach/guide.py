@@ -112,8 +112,8 @@ class GuideDesk:
         self.hours = hours
         self.answer_within = answer_within
         self.names_visible = names_visible
-        self.scores = scores  # the lead wires storage.results.latest_results in here
-        self.flags = flags  # ... and storage.results.open_flags
+        self.scores = scores  # the latest questionnaire results, as lines (storage.results.score_lines)
+        self.flags = flags  # stepped-care flags not yet reviewed (storage.results.open_flags)
         self.forum = False  # whether the staff chat has topics; found out at start-up
 
     # -- helpers --------------------------------------------------------------------------

@@ -56,6 +56,16 @@ def latest_results(session: Session, patient_id: int) -> list[ResultSummary]:
     ]
 
 
+def score_lines(session: Session, patient_id: int) -> list[str]:
+    """The latest results as short lines for the guides: "PHQ-9: 12 (moderate), +3 since baseline (week-3)"."""
+    lines = []
+    for result in latest_results(session, patient_id):
+        band = f" ({result.band})" if result.band else ""
+        change = f", {result.change} since baseline" if result.change is not None else ", baseline"
+        lines.append(f"{result.title}: {result.score}{band}{change} ({result.occasion}, {result.at:%Y-%m-%d})")
+    return lines
+
+
 def flag(session: Session, patient_id: int, rule: str, occasion: str, reason: str, now: datetime) -> CareFlag:
     care_flag = CareFlag(patient_id=patient_id, rule=rule, occasion=occasion, reason=reason[:300], created_at=now)
     session.add(care_flag)

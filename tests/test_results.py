@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
+from content.render import plain
+from content.schema import Content
+from dialogs.events import Start
+from paincoach.clock import ManualClock
+from paincoach.coach import make_coach, open_database
+from paincoach.settings import Settings
 from storage import results
 from storage.database import Database
 from storage.models import AuditEvent, Patient, QuestionnaireResult
+from storage.patients import Person
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -70,3 +77,28 @@ def test_open_flags_until_reviewed_and_reviewing_twice_keeps_the_first(session: 
     assert results.review_flag(session, 999, 777, NOW) is None
     audited = session.exec(select(AuditEvent.action).order_by(col(AuditEvent.id))).all()
     assert audited == ["care_flag_raised", "care_flag_raised", "care_flag_reviewed"]
+
+
+def test_score_lines_read_as_the_guides_need_them(session: Session) -> None:
+    results.save_result(session, result("phq9", "PHQ-9", "9", 9, None, 0))
+    results.save_result(session, result("phq9", "PHQ-9", "12", 12, 3, 7))
+    assert results.score_lines(session, 1) == ["PHQ-9: 12, +3 since baseline (week-1, 2026-03-09)"]
+
+
+def test_the_patient_card_shows_latest_scores_and_open_flags(tmp_path: Path, content: Content) -> None:
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'card.db'}", staff_chat_id=-1001)  # type: ignore[call-arg]
+    database = open_database(settings)
+    coach = make_coach(settings, database, content, ManualClock(NOW))
+    coach.handle(Person(user_id=77, chat_id=77), Start())
+    assert coach.desk is not None
+    with database.transaction() as session:
+        patient = session.exec(select(Patient)).one()
+        assert patient.id is not None
+        baseline = result("phq9", "PHQ-9", "21", 21, None, 0)
+        results.save_result(session, QuestionnaireResult(**{**baseline.model_dump(), "patient_id": patient.id}))
+        results.flag(session, patient.id, "phq9-severe", "baseline", "PHQ-9 of 20 or more", NOW)
+        card = plain(coach.desk.card(session, patient))
+    assert "PHQ-9: 21, baseline (baseline, 2026-03-02)" in card
+    assert "PHQ-9 of 20 or more (baseline, 2026-03-02)" in card
+    assert "none yet" not in card
+    database.dispose()
