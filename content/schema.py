@@ -332,7 +332,6 @@ class Questionnaire(Strict):
     scoring: Scoring = Field(default_factory=Scoring)
     bands: tuple[Band, ...] = ()
     risk: tuple[RiskRule, ...] = ()
-    higher_is_better: bool = False
     chart: bool = True  # drawn on the /progress chart
 
     @model_validator(mode="after")
