@@ -29,7 +29,7 @@ from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Tr
 from content.render import render
 from content.schema import Content
 
-COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "help", "stop")
+COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "reminders", "help", "stop")
 SEND_TIMEOUT = 30.0
 
 

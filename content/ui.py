@@ -73,6 +73,38 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "command_resources": frozenset(),
     "command_tools": frozenset(),
     "command_stop": frozenset(),
+    # Scheduler (issue 5)
+    "command_reminders": frozenset(),
+    "due_lesson_released": frozenset({"number", "title", "days"}),
+    "due_start_lesson": frozenset({"number"}),
+    "due_continue_lesson": frozenset(),
+    "due_nudge": frozenset({"number", "title", "days"}),
+    "due_behind": frozenset(),
+    "due_practice": frozenset(),
+    "due_checkin": frozenset({"week"}),
+    "checkin_well": frozenset(),
+    "checkin_okay": frozenset(),
+    "checkin_hard": frozenset(),
+    "checkin_thanks": frozenset(),
+    "checkin_hard_reply": frozenset(),
+    "staff_checkin": frozenset({"code", "week", "answer"}),
+    "reminders_page": frozenset({"time", "mode", "until", "zone"}),
+    "reminders_time": frozenset({"time"}),
+    "reminders_pause": frozenset(),
+    "reminders_resume": frozenset(),
+    "reminders_off": frozenset(),
+    "reminders_on": frozenset(),
+    "reminders_timezone": frozenset({"zone"}),
+    "reminders_time_set": frozenset({"time"}),
+    "reminders_paused": frozenset({"date"}),
+    "reminders_resumed": frozenset(),
+    "reminders_turned_off": frozenset(),
+    "reminders_turned_on": frozenset(),
+    "timezone_question": frozenset({"zone"}),
+    "timezone_keep": frozenset({"zone"}),
+    "timezone_type_it": frozenset(),
+    "timezone_set": frozenset({"zone", "time"}),
+    "timezone_unknown": frozenset(),
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
@@ -81,6 +113,9 @@ BUTTON_TEXTS = frozenset(
         "menu_start_lesson", "menu_continue_lesson", "menu_help", "menu_progress", "menu_resources",
         "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no", "staff_alert_acknowledge",
         "menu_tools", "tool_start", "tool_past", "log_done", "log_not",
+        "due_start_lesson", "due_continue_lesson", "checkin_well", "checkin_okay", "checkin_hard",
+        "reminders_time", "reminders_pause", "reminders_resume", "reminders_off", "reminders_on",
+        "reminders_timezone", "timezone_keep",
     }
 )  # fmt: skip
 

@@ -36,7 +36,16 @@ class NotText:
     """A sticker, photo, voice note or anything else the coach cannot read."""
 
 
-Event = Start | Command | Text | Press | NotText
+@dataclass(frozen=True)
+class Due:
+    """Something the scheduler found due for this patient: `kind` says what
+    ("questionnaire", "lesson_released", "nudge", ...), `key` which one."""
+
+    kind: str
+    key: str = ""
+
+
+Event = Start | Command | Text | Press | NotText | Due
 
 
 def parse_command(text: str) -> Start | Command | None:

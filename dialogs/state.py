@@ -47,6 +47,11 @@ class PatientState:
     answers: dict[str, dict[str, str]] = field(default_factory=dict)  # flow -> key -> text
     picking: tuple[str, ...] = ()  # what is ticked so far on the current `pick` step
     entries: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # tool -> recent entries
+    # Reminders (issue 5): the daily practice time chosen (None: the programme's), a pause, or off.
+    reminder_time: str | None = None
+    reminders_paused_until: datetime | None = None
+    reminders_off: bool = False
+    lessons_finished_at: dict[str, str] = field(default_factory=dict)  # lesson number -> ISO time, UTC
 
     @property
     def consented(self) -> bool:
@@ -72,6 +77,10 @@ class PatientState:
             "answers": self.answers,
             "picking": list(self.picking),
             "entries": self.entries,
+            "reminder_time": self.reminder_time,
+            "reminders_paused_until": self.reminders_paused_until.isoformat() if self.reminders_paused_until else None,
+            "reminders_off": self.reminders_off,
+            "lessons_finished_at": self.lessons_finished_at,
         }
 
     @staticmethod
@@ -86,4 +95,8 @@ class PatientState:
             "answers": {str(f): dict(a) for f, a in data.get("answers", {}).items()},
             "picking": tuple(data.get("picking", ())),
             "entries": {str(t): [dict(e) for e in entries] for t, entries in data.get("entries", {}).items()},
+            "reminder_time": data.get("reminder_time"),
+            "reminders_paused_until": datetime.fromisoformat(paused) if (paused := data.get("reminders_paused_until")) else None,
+            "reminders_off": bool(data.get("reminders_off", False)),
+            "lessons_finished_at": {str(n): str(t) for n, t in data.get("lessons_finished_at", {}).items()},
         }
