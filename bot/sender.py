@@ -1,6 +1,8 @@
 """The outbox sender: sends what the coach wrote to the outbox, in order per chat, within
-Telegram's limits; honours 429 retry_after, retries 5xx and timeouts with backoff, and marks
-a patient who blocked the bot as unreachable without stopping anything else."""
+Telegram's limits (a global rate, and at most one broadcast message a second per chat); honours
+429 retry_after, retries 5xx and timeouts with backoff, and marks a patient who blocked the bot
+as unreachable without stopping anything else. One sender runs at a time: the scheduler lease
+holder's (scheduler/service.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Tr
 from paincoach.clock import Clock
 from storage import outbox
 from storage.database import Database
-from storage.outbox import Claimed
+from storage.outbox import Claimed, Priority
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ class Sender:
         rate: float = 25.0,
         concurrency: int = 8,
         poll_interval: float = 1.0,
+        chat_gap: float = 1.0,
     ) -> None:
         self.database = database
         self.transport = transport
@@ -71,6 +74,8 @@ class Sender:
         self.limiter = RateLimiter(rate)
         self.concurrency = concurrency
         self.poll_interval = poll_interval
+        self.chat_gap = chat_gap  # seconds between a broadcast message and the one before it, per chat
+        self._last_sent: dict[int, float] = {}  # chat -> monotonic time of the last send
         self._wake = asyncio.Event()
         self._stopping = False
         self._round = asyncio.Lock()  # one round at a time, so drain() waits for a round in progress
@@ -84,6 +89,7 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
+        self._stopping = False
         while not self._stopping:
             self._wake.clear()
             try:
@@ -109,12 +115,26 @@ class Sender:
 
         async def one(message: Claimed) -> None:
             async with gate:
+                if message.priority >= Priority.BROADCAST:
+                    await self._pace(message.chat_id)
                 await self.limiter.acquire()
                 delivery = await self._deliver(message)
+                self._last_sent[message.chat_id] = time.monotonic()
                 await self.database.run(self._record, message, delivery)
 
         await asyncio.gather(*(one(m) for m in claimed))
+        if len(self._last_sent) > 50_000:
+            horizon = time.monotonic() - self.chat_gap
+            self._last_sent = {chat: at for chat, at in self._last_sent.items() if at > horizon}
         return len(claimed)
+
+    async def _pace(self, chat_id: int) -> None:
+        """At most one broadcast message a second per chat, counting whatever was sent just before."""
+        last = self._last_sent.get(chat_id)
+        if last is not None:
+            wait = last + self.chat_gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
 
     async def drain(self, seconds: float = 30.0) -> None:
         """Send until nothing is due (for the terminal chat and tests)."""

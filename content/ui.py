@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 CRISIS_VARIABLES = frozenset({"crisis_contacts", "country_name"})
+BROADCAST_COUNTS = frozenset({"id", "audience", "total", "sent", "blocked", "failed", "in_doubt", "waiting"})
 
 UI_TEXTS: dict[str, frozenset[str]] = {
     "reprompt_buttons": frozenset(),
@@ -105,6 +106,17 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "timezone_type_it": frozenset(),
     "timezone_set": frozenset({"zone", "time"}),
     "timezone_unknown": frozenset(),
+    "staff_broadcast_usage": frozenset(),
+    "staff_broadcast_preview": frozenset({"id", "audience", "count", "when", "quiet"}),
+    "staff_broadcast_send": frozenset({"count"}),
+    "staff_broadcast_cancel": frozenset(),
+    "staff_broadcast_confirmed": frozenset({"id", "by"}),
+    "staff_broadcast_cancelled": frozenset({"id"}),
+    "staff_broadcast_not_allowed": frozenset(),
+    "staff_broadcast_problem": frozenset({"problem"}),
+    "staff_broadcast_started": BROADCAST_COUNTS,
+    "staff_broadcast_progress": BROADCAST_COUNTS,
+    "staff_broadcast_done": BROADCAST_COUNTS,
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
@@ -115,7 +127,7 @@ BUTTON_TEXTS = frozenset(
         "menu_tools", "tool_start", "tool_past", "log_done", "log_not",
         "due_start_lesson", "due_continue_lesson", "checkin_well", "checkin_okay", "checkin_hard",
         "reminders_time", "reminders_pause", "reminders_resume", "reminders_off", "reminders_on",
-        "reminders_timezone", "timezone_keep",
+        "reminders_timezone", "timezone_keep", "staff_broadcast_send", "staff_broadcast_cancel",
     }
 )  # fmt: skip
 

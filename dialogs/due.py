@@ -142,6 +142,28 @@ def next_practice(state: PatientState, content: Content, now: datetime) -> datet
     return None
 
 
+def plan_inputs(state: PatientState) -> tuple[object, ...]:
+    """What `plan` reads from the state: while none of it changes, the plan stays the same
+    (apart from the next practice reminder, which moves on when the one before comes due)."""
+    return (
+        state.status,
+        state.consented_at,
+        state.timezone,
+        state.lessons_done,
+        state.lesson_place.flow if state.lesson_place else None,
+        tuple(sorted(state.lessons_finished_at.items())),
+        state.reminder_time,
+        state.reminders_paused_until,
+        state.reminders_off,
+    )
+
+
+def needs_new_plan(before: PatientState, after: PatientState) -> bool:
+    if plan_inputs(before) == plan_inputs(after):
+        return False
+    return Status.ACTIVE in (before.status, after.status)
+
+
 def plan(state: PatientState, content: Content, now: datetime) -> list[Planned]:
     """Everything that should be due for this patient, as things stand at `now`."""
     if state.status != Status.ACTIVE or state.consented_at is None:
@@ -162,17 +184,15 @@ def plan(state: PatientState, content: Content, now: datetime) -> list[Planned]:
         day = start + timedelta(days=schedule.behind_check_day)
         rows.append(Planned(at_local(day, schedule.release_at, state.timezone), BEHIND, "week-2"))
     for week in range(1, schedule.checkin_weeks + 1):
-        moment = checkin_at(state, content, week)
-        assert moment is not None
-        rows.append(Planned(moment, CHECKIN, f"week-{week}"))
+        checkin = checkin_at(state, content, week)
+        assert checkin is not None
+        rows.append(Planned(checkin, CHECKIN, f"week-{week}"))
     if state.lessons_done and not state.reminders_off:
         practice = next_practice(state, content, now)
         if practice is not None:
             rows.append(Planned(practice, PRACTICE, local_date(practice, state.timezone).isoformat()))
     kept = [
-        row
-        for row in rows
-        if row.kind not in NON_ESSENTIAL or not (state.reminders_off or paused(state, row.due_at))
+        row for row in rows if row.kind not in NON_ESSENTIAL or not (state.reminders_off or paused(state, row.due_at))
     ]
     return sorted(kept)
 
@@ -192,7 +212,11 @@ def applies(state: PatientState, content: Content, kind: str, key: str, now: dat
         released = released_at(state, content, number)
         if released is None or released > now:
             return False  # the lesson before is not finished yet, so it has not opened
-        later = [moment for after, moment in nudge_times(state, content, number) if kind == RELEASE or after > int(after_text or 0)]
+        later = [
+            moment
+            for after, moment in nudge_times(state, content, number)
+            if kind == RELEASE or after > int(after_text or 0)
+        ]
         return not any(moment <= now for moment in later)
     if kind == BEHIND:
         numbers = [r.lesson for r in content.program.lessons]

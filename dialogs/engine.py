@@ -22,7 +22,7 @@ from content.schema import (
     ScaleStep,
     Step,
 )
-from dialogs import callbacks
+from dialogs import callbacks, due
 from dialogs.actions import (
     Action,
     Button,
@@ -37,7 +37,6 @@ from dialogs.actions import (
     TimedEdit,
     Toast,
 )
-from dialogs import due
 from dialogs.events import Command, Due, Event, NotText, Press, Start, Text
 from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, local_date, next_to_open
 from dialogs.safety import crisis_phrase
@@ -374,7 +373,9 @@ class _Turn:
             self.say("breathing_in_progress")
             return
         timezone_page = self.state.flow == MENU and self.state.step == TIMEZONE_PAGE
-        if self.state.overlay is None and (timezone_page or (isinstance(step, ChoiceStep) and step.profile == "timezone")):
+        if self.state.overlay is None and (
+            timezone_page or (isinstance(step, ChoiceStep) and step.profile == "timezone")
+        ):
             zone = parse_timezone(text)
             if zone is None:
                 self.say("timezone_unknown")
@@ -767,7 +768,11 @@ class _Turn:
         self.state = self.state.with_answer("checkin", key, answer)
         self.actions.append(SaveAnswer("checkin", key, "answer", answer))
         self.actions.append(
-            NotifyStaff(render(self.content.ui["staff_checkin"], {"code": self.state.code, "week": week, "answer": plain(label)}))
+            NotifyStaff(
+                render(
+                    self.content.ui["staff_checkin"], {"code": self.state.code, "week": week, "answer": plain(label)}
+                )
+            )
         )
         self.toast("checkin_thanks")
         self.mark_chosen(message_id, self.ui("due_checkin", week=week), label)

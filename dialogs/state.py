@@ -96,7 +96,9 @@ class PatientState:
             "picking": tuple(data.get("picking", ())),
             "entries": {str(t): [dict(e) for e in entries] for t, entries in data.get("entries", {}).items()},
             "reminder_time": data.get("reminder_time"),
-            "reminders_paused_until": datetime.fromisoformat(paused) if (paused := data.get("reminders_paused_until")) else None,
+            "reminders_paused_until": datetime.fromisoformat(paused)
+            if (paused := data.get("reminders_paused_until"))
+            else None,
             "reminders_off": bool(data.get("reminders_off", False)),
             "lessons_finished_at": {str(n): str(t) for n, t in data.get("lessons_finished_at", {}).items()},
         }

@@ -1,5 +1,6 @@
 """Start-up: settings -> database (migrated) -> content (checked) -> coach -> Telegram, then run
-long polling or the webhook server together with the outbox sender until told to stop."""
+long polling or the webhook server, with the scheduler and the outbox sender inside (SCHEDULER=inside,
+the default) until told to stop; or the scheduler alone (`paincoach scheduler`), receiving nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,15 +18,18 @@ from urllib.parse import urlsplit
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
+from bot.broadcast import BroadcastHandlers
 from bot.handlers import PatientHandlers, StaffHandlers
 from bot.sender import Sender
 from bot.telegram import AiogramTransport, make_bot, set_commands
 from bot.updates import ALLOWED_UPDATES, UpdatePipeline, poll, webhook_app
 from content import load_content
+from paincoach.broadcasts import BroadcastDesk
 from paincoach.clock import Clock, SystemClock
 from paincoach.coach import Coach, make_coach, open_database
 from paincoach.settings import Settings
 from scheduler.jobs import build_scheduler
+from scheduler.service import SchedulerService
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,7 @@ class TelegramCoach:
     dispatcher: Dispatcher
     pipeline: UpdatePipeline
     sender: Sender
+    service: SchedulerService
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> TelegramCoach:
@@ -51,23 +57,30 @@ class TelegramCoach:
         database = open_database(settings)
         coach = make_coach(settings, database, content, clock)
         bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
-        sender = Sender(database, AiogramTransport(bot), clock)
+        sender = Sender(database, AiogramTransport(bot), clock, rate=settings.send_rate)
+        desk = BroadcastDesk(database, content, clock, staff_chat_id=settings.staff_chat_id)
+        service = make_service(settings, coach, database, sender, clock, desk)
         dispatcher = Dispatcher()
         dispatcher.include_router(StaffHandlers(coach, database, settings.staff_chat_id, sender.wake).router())
+        may_broadcast = admin_check(settings)
+        broadcasts = BroadcastHandlers(desk, coach, database, settings.staff_chat_id, may_broadcast, sender.wake)
+        dispatcher.include_router(broadcasts.router())
         dispatcher.include_router(PatientHandlers(coach, database, sender.wake).router())
         pipeline = UpdatePipeline(coach, database, dispatcher, bot)
-        return cls(settings, database, coach, bot, dispatcher, pipeline, sender)
+        return cls(settings, database, coach, bot, dispatcher, pipeline, sender, service)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then finish the work in hand and close cleanly."""
         me = await self.bot.get_me()
         log.info("connected as @%s", me.username)
         await set_commands(self.bot, self.coach.content)
-        sender = asyncio.create_task(self.sender.run(), name="sender")
-        scheduler = build_scheduler(
-            self.coach, self.database, timedelta(minutes=self.settings.alert_repeat_minutes), self.sender.wake
-        )
-        scheduler.start()
+        inside = self.settings.scheduler == "inside"
+        scheduler = build_scheduler(self.service)
+        if inside:
+            await self.service.renew()  # the sender starts at once if no other scheduler holds the lease
+            scheduler.start()
+        else:
+            log.info("SCHEDULER=off: a separate `paincoach scheduler` sends messages and runs the sweeps")
         await self.pipeline.recover()
         runner: web.AppRunner | None = None
         receiver: asyncio.Task[None] | None = None
@@ -92,14 +105,12 @@ class TelegramCoach:
                 receiver.cancel()
                 with suppress(asyncio.CancelledError):
                     await receiver
-            scheduler.shutdown(wait=False)
+            if inside:
+                scheduler.shutdown(wait=False)
             if runner is not None:
                 await runner.cleanup()
             await self.pipeline.idle()
-            with suppress(Exception):
-                await asyncio.wait_for(self.sender.drain(), timeout=10)
-            self.sender.stop()
-            await sender
+            await self.service.close()
             await self.bot.session.close()
             self.database.dispose()
             log.info("the coach stopped")
@@ -128,11 +139,69 @@ class TelegramCoach:
         return runner
 
 
-async def run_telegram(settings: Settings) -> None:
-    coach = TelegramCoach.build(settings)
+def admin_check(settings: Settings) -> Callable[[int], bool]:
+    """Who may send broadcasts from the staff chat: ADMIN_IDS here (the lead wires staff roles in)."""
+    admins = frozenset(settings.admin_ids)
+    return lambda user_id: user_id in admins
+
+
+def make_service(
+    settings: Settings,
+    coach: Coach,
+    database: Database,
+    sender: Sender,
+    clock: Clock,
+    desk: BroadcastDesk | None = None,
+) -> SchedulerService:
+    desk = desk or BroadcastDesk(database, coach.content, clock, staff_chat_id=settings.staff_chat_id)
+    return SchedulerService(
+        coach,
+        database,
+        sender,
+        clock,
+        alert_repeat=timedelta(minutes=settings.alert_repeat_minutes),
+        broadcasts=desk,
+    )
+
+
+async def run_scheduler_only(settings: Settings, stop: asyncio.Event, clock: Clock | None = None) -> None:
+    """`paincoach scheduler`: the sweeps and the outbox sender, no update receiving."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is needed to send messages")
+    clock = clock or SystemClock()
+    content = load_content(settings.content_dir, settings.default_locale)
+    database = open_database(settings)
+    coach = make_coach(settings, database, content, clock)
+    bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+    sender = Sender(database, AiogramTransport(bot), clock, rate=settings.send_rate, poll_interval=0.5)
+    service = make_service(settings, coach, database, sender, clock)
+    scheduler = build_scheduler(service)
+    held = await service.renew()
+    log.info("scheduler started (%s)", "running" if held else "waiting: another scheduler holds the lease")
+    scheduler.start()
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await service.close()
+        await bot.session.close()
+        database.dispose()
+        log.info("the scheduler stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    await coach.run(stop)
+    return stop
+
+
+async def run_telegram(settings: Settings) -> None:
+    coach = TelegramCoach.build(settings)
+    await coach.run(_stop_on_signals())
+
+
+async def run_scheduler(settings: Settings) -> None:
+    await run_scheduler_only(settings, _stop_on_signals())

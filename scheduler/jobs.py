@@ -1,44 +1,61 @@
-"""APScheduler set-up: periodic jobs over state kept in the database, so a restart loses nothing."""
+"""APScheduler set-up: a few periodic jobs over state kept in the database, so a restart loses nothing.
+
+APScheduler 3 keeps only these jobs (in memory); every per-patient due time lives in the
+`due_event` table and every broadcast in `broadcast`, so the job store stays small and is never
+shared between processes. Jobs are module-level functions with explicit ids and
+`replace_existing=True`. Each is `coalesce=True` with `max_instances=1`: after the event loop was
+held up, one run catches everything up, never several at once; `misfire_grace_time` is one
+interval, since a run skipped beyond that loses nothing (the next one finds the same rows).
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from datetime import timedelta
-
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from paincoach.coach import Coach
-from storage.database import Database
+from scheduler.service import SchedulerService
 
-log = logging.getLogger(__name__)
-
+LEASE_SECONDS = 5  # renewed this often; it lasts LEASE_TTL (20 s)
+DUE_SWEEP_SECONDS = 30
 SAFETY_SWEEP_SECONDS = 60
+BROADCAST_SWEEP_SECONDS = 5
 
 
-async def raise_unacknowledged_alerts(
-    coach: Coach, database: Database, after: timedelta, wake_sender: Callable[[], None]
-) -> int:
-    raised = await database.run(coach.raise_unacknowledged, after)
-    if raised:
-        log.warning("raised %d unacknowledged risk alert(s) again", raised)
-        wake_sender()
-    return raised
+async def renew_lease(service: SchedulerService) -> None:
+    await service.renew()
 
 
-def build_scheduler(
-    coach: Coach, database: Database, alert_repeat: timedelta, wake_sender: Callable[[], None]
-) -> AsyncIOScheduler:
+async def sweep_due(service: SchedulerService) -> None:
+    await service.sweep_due()
+
+
+async def raise_unacknowledged_alerts(service: SchedulerService) -> None:
+    await service.sweep_alerts()
+
+
+async def sweep_broadcasts(service: SchedulerService) -> None:
+    await service.sweep_broadcasts()
+
+
+JOBS = (
+    ("scheduler-lease", renew_lease, LEASE_SECONDS),
+    ("due-sweep", sweep_due, DUE_SWEEP_SECONDS),
+    ("safety-sweep", raise_unacknowledged_alerts, SAFETY_SWEEP_SECONDS),
+    ("broadcast-sweep", sweep_broadcasts, BROADCAST_SWEEP_SECONDS),
+)
+
+
+def build_scheduler(service: SchedulerService) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        raise_unacknowledged_alerts,
-        "interval",
-        seconds=SAFETY_SWEEP_SECONDS,
-        args=(coach, database, alert_repeat, wake_sender),
-        id="safety-sweep",
-        replace_existing=True,
-        coalesce=True,  # after downtime, one sweep catches everything up
-        max_instances=1,
-        misfire_grace_time=SAFETY_SWEEP_SECONDS,
-    )
+    for job_id, job, seconds in JOBS:
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            args=(service,),
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=seconds,
+        )
     return scheduler

@@ -34,6 +34,7 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    priority: int = Priority.INTERACTIVE
 
 
 def enqueue(
@@ -108,7 +109,9 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         row.status = "sending"
         row.not_before = now + LEASE
         session.add(row)
-        claimed.append(Claimed(row.id, row.chat_id, row.patient_id, row.kind, payload, row.attempts, row.created_at))
+        claimed.append(
+            Claimed(row.id, row.chat_id, row.patient_id, row.kind, payload, row.attempts, row.created_at, row.priority)
+        )
         if len(claimed) >= limit:
             break
     return claimed
@@ -171,3 +174,21 @@ def next_due(session: Session) -> datetime | None:
         .limit(1)
     ).first()
     return row
+
+
+def recover_in_flight(session: Session, now: datetime) -> tuple[int, int]:
+    """After the sender before us died: messages it had claimed but not reported on.
+
+    Whether Telegram got them cannot be known. A conversation message is sent again (at least
+    once: a patient must not miss a step). A broadcast message is not (at most once: nobody gets a
+    newsletter twice); it is counted `in_doubt` in the broadcast's summary. Returns (again, in doubt).
+    """
+    doubtful = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == "sending", col(OutboxMessage.priority) >= int(Priority.BROADCAST))
+        .values(status="in_doubt", error="the sender stopped while sending this")
+    )
+    again = session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.status) == "sending").values(status="pending", not_before=now)
+    )
+    return int(again.rowcount), int(doubtful.rowcount)  # type: ignore[attr-defined]

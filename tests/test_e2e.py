@@ -49,6 +49,7 @@ def label_with(user: FakeUser, part: str) -> str:
 
 async def onboard(user: FakeUser, telegram: FakeTelegram, country: str = "United Kingdom") -> None:
     user.send_command("/start")
+    await user.wait_for_buttons(timeout=10)  # the first answer can take longer than a settle on a busy machine
     await settle(telegram)
     await walk_to_button(user, telegram, country)
     await tap(user, telegram, country)
@@ -97,7 +98,7 @@ async def test_a_patient_walks_from_start_through_consent_and_all_of_lesson_one(
     commands = telegram.calls_of("setMyCommands")
     assert commands, "the command menu is set at start-up"
     assert {c["command"] for c in commands[0].params["commands"]} == {
-        "start", "lesson", "menu", "progress", "tools", "resources", "help", "stop"
+        "start", "lesson", "menu", "progress", "tools", "resources", "reminders", "help", "stop"
     }  # fmt: skip
 
 
