@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import or_, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage, Patient
@@ -71,8 +72,14 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     is in flight or waiting to be retried, nothing else is sent to that chat, so messages
     arrive in order. Messages timed for later wait for their time without holding anyone up.
     """
-    rows = session.exec(
-        select(OutboxMessage)
+    rows = session.execute(
+        select_columns(
+            col(OutboxMessage.id),
+            col(OutboxMessage.chat_id),
+            col(OutboxMessage.not_before),
+            col(OutboxMessage.status),
+            col(OutboxMessage.payload),
+        )
         .where(
             col(OutboxMessage.status).in_(("pending", "sending")),
             # Messages timed for later (a reminder, a breathing cue) neither block nor fill the scan;
@@ -88,33 +95,65 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         .limit(SCAN)
     ).all()
     seen: set[int] = set()
-    claimed: list[Claimed] = []
-    for row in rows:
-        if row.chat_id in seen:
+    chosen: dict[int, dict[str, Any]] = {}
+    cancelled: list[int] = []
+    for row_id, chat_id, not_before, _status, stored in rows:
+        if chat_id in seen:
             continue
-        seen.add(row.chat_id)
-        if row.not_before > now:  # in flight (leased), waiting for a retry, or timed for later
+        seen.add(chat_id)
+        if not_before > now:  # in flight (leased), waiting for a retry, or timed for later
             continue
-        assert row.id is not None
-        payload = dict(row.payload)
+        assert row_id is not None
+        payload = dict(stored)
         if "message_ref" in payload:  # an edit of a message sent earlier from this outbox
             named = session.get(OutboxMessage, payload["message_ref"])
             if named is None or named.status in ("failed", "blocked", "cancelled"):
-                row.status = "cancelled"
-                session.add(row)
+                cancelled.append(row_id)
                 continue
             if named.telegram_message_id is None:
                 continue  # not sent yet: it goes first
             payload["message_id"] = named.telegram_message_id
-        row.status = "sending"
-        row.not_before = now + LEASE
-        session.add(row)
-        claimed.append(
-            Claimed(row.id, row.chat_id, row.patient_id, row.kind, payload, row.attempts, row.created_at, row.priority)
-        )
-        if len(claimed) >= limit:
+        chosen[row_id] = payload
+        if len(chosen) >= limit:
             break
-    return claimed
+    if cancelled:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(cancelled)).values(status="cancelled"))
+    if not chosen:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(chosen)))
+        .values(status="sending", not_before=now + LEASE)
+    )
+    details = session.execute(
+        select_columns(
+            col(OutboxMessage.id),
+            col(OutboxMessage.chat_id),
+            col(OutboxMessage.patient_id),
+            col(OutboxMessage.kind),
+            col(OutboxMessage.attempts),
+            col(OutboxMessage.created_at),
+            col(OutboxMessage.priority),
+        ).where(col(OutboxMessage.id).in_(list(chosen)))
+    ).all()
+    by_id = {d[0]: d for d in details}
+    return [
+        Claimed(row_id, by_id[row_id][1], by_id[row_id][2], by_id[row_id][3], payload, by_id[row_id][4],
+                by_id[row_id][5], by_id[row_id][6])
+        for row_id, payload in chosen.items()
+    ]  # fmt: skip
+
+
+def mark_all_sent(session: Session, sent: list[tuple[int, int | None]], now: datetime) -> None:
+    """Many messages delivered: (outbox id, Telegram message id) each, in one statement."""
+    if sent:
+        session.execute(
+            update(OutboxMessage),
+            [
+                {"id": row_id, "status": "sent", "sent_at": now, "telegram_message_id": message_id, "error": None}
+                for row_id, message_id in sent
+            ],
+        )
 
 
 def mark_sent(session: Session, message_id: int, telegram_message_id: int | None, now: datetime) -> None:
