@@ -212,11 +212,12 @@ def applies(state: PatientState, content: Content, kind: str, key: str, now: dat
         released = released_at(state, content, number)
         if released is None or released > now:
             return False  # the lesson before is not finished yet, so it has not opened
-        later = [
-            moment
-            for after, moment in nudge_times(state, content, number)
-            if kind == RELEASE or after > int(after_text or 0)
-        ]
+        nudges = nudge_times(state, content, number)
+        if kind == NUDGE:
+            own = [moment for after, moment in nudges if str(after) == after_text]
+            if not own or own[0] > now:
+                return False  # not its time yet (or no such nudge in the timetable)
+        later = [moment for after, moment in nudges if kind == RELEASE or after > int(after_text or 0)]
         return not any(moment <= now for moment in later)
     if kind == BEHIND:
         numbers = [r.lesson for r in content.program.lessons]
