@@ -28,8 +28,8 @@ def active(consented: datetime, zone: str, **fields: object) -> PatientState:
 @settings(max_examples=150, deadline=None)
 @given(consented=moments, zone=st.sampled_from(ZONES))
 def test_every_planned_moment_falls_on_its_local_day_and_hour(consented: datetime, zone: str) -> None:
-    state = active(consented, zone, lessons_done=(1, 2), lessons_finished_at={"1": consented.isoformat(),
-                                                                                "2": consented.isoformat()})  # fmt: skip
+    finished = {"1": consented.isoformat(), "2": consented.isoformat()}
+    state = active(consented, zone, lessons_done=(1, 2), lessons_finished_at=finished)
     planned = due.plan(state, CONTENT, consented)
     assert planned == sorted(planned)
     start = consented.astimezone(ZoneInfo(zone)).date()
