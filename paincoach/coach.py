@@ -152,6 +152,18 @@ class Coach:
                 log.info("state changed under us; handling again (attempt %d)", attempt + 1)
         raise RuntimeError("could not save the patient's state after several attempts")
 
+    def plan_unplanned(self, limit: int = 200) -> int:
+        """Plan what is due for patients taking part who have no due rows yet (enrolled before the
+        scheduler existed); returns how many. Everyone else is re-planned as their state changes."""
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            patients = due_events.without_rows(session, limit)
+            for patient in patients:
+                assert patient.id is not None
+                state, _ = load_state(session, patient)
+                due_events.sync(session, patient.id, plan(state, self.content, now), now)
+            return len(patients)
+
     def due_now(self, limit: int = 200) -> list[DueNow]:
         with self.database.transaction() as session:
             return due_events.due_now(session, self.clock.now(), limit)

@@ -108,6 +108,15 @@ class SchedulerService:
             )
         self.active = True
         self._sender_task = asyncio.create_task(self.sender.run(), name="sender")
+        try:
+            planned = await self.database.run(self.coach.plan_unplanned)
+        except Exception:
+            log.exception(
+                "planning patients enrolled before the scheduler failed; they are planned at their next event"
+            )
+            planned = 0
+        if planned:
+            log.info("planned what is due for %d patient(s) enrolled before the scheduler", planned)
 
     def _recover(self) -> tuple[int, int]:
         with self.database.transaction() as session:
@@ -141,6 +150,9 @@ class SchedulerService:
         """Turn every due row into its engine event, once each; returns how many were sent on."""
         if not self.active:
             return 0
+        planned = await self.database.run(self.coach.plan_unplanned, DUE_BATCH)
+        if planned:
+            log.info("planned what is due for %d patient(s) enrolled before the scheduler", planned)
         fired = 0
         while True:
             rows = await self.database.run(self.coach.due_now, DUE_BATCH)

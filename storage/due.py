@@ -79,6 +79,23 @@ def defer(session: Session, due_id: int, until: datetime) -> None:
     )
 
 
+def without_rows(session: Session, limit: int) -> list[Patient]:
+    """Patients taking part who have no due rows at all (a few at a time)."""
+    planned = select(DueEvent.patient_id).distinct()
+    return list(
+        session.exec(
+            select(Patient)
+            .where(
+                col(Patient.status) == "active",
+                col(Patient.consented_at).is_not(None),
+                col(Patient.id).not_in(planned),
+            )
+            .order_by(col(Patient.id))
+            .limit(limit)
+        ).all()
+    )
+
+
 def for_patient(session: Session, patient_id: int) -> list[DueEvent]:
     return list(
         session.exec(

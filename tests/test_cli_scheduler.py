@@ -73,3 +73,24 @@ def test_broadcast_from_the_command_line_previews_and_asks_first(database_url: s
         assert rows[1].send_at == datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
         assert rows[1].report_chat_id == -100500
     database.dispose()
+
+
+def test_scheduler_settings_are_checked_with_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from paincoach.settings import SettingsError, load_settings
+
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(None).scheduler == "inside"
+    monkeypatch.setenv("SCHEDULER", "OFF")
+    assert load_settings(None).scheduler == "off"
+    monkeypatch.setenv("SCHEDULER", "sometimes")
+    with pytest.raises(SettingsError, match="SCHEDULER: expected inside"):
+        load_settings(None)
+    monkeypatch.setenv("SCHEDULER", "inside")
+    monkeypatch.setenv("SEND_RATE", "200")
+    with pytest.raises(SettingsError, match="SEND_RATE: Telegram allows about 30 messages a second"):
+        load_settings(None)
+    monkeypatch.setenv("PAID_BROADCAST", "true")
+    assert load_settings(None).send_rate == 200
+    monkeypatch.setenv("SEND_RATE", "5000")
+    with pytest.raises(SettingsError, match="SEND_RATE"):
+        load_settings(None)

@@ -272,3 +272,21 @@ async def test_a_due_row_fired_by_two_processes_at_the_same_moment_runs_once(tmp
         assert sent == ["checkin", "nudge"], "once each; the first nudge was superseded, lesson 2 is not open"
     second_db.dispose()
     first_db.dispose()
+
+
+async def test_patients_enrolled_before_the_scheduler_are_planned_by_its_sweep(
+    database: Database, content: Content
+) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    coach = make_coach(database, content, clock)
+    Walker(coach, database, PAT).onboard()
+    with database.transaction() as session:
+        for row in session.exec(select(DueEvent)).all():
+            session.delete(row)  # as if enrolled before migration 0006
+    service = service_for(coach, database, clock)
+    assert await service.renew()
+    await service.sweep_due()
+    with database.transaction() as session:
+        kinds = {row.kind for row in session.exec(select(DueEvent)).all()}
+    assert kinds >= {"lesson_released", "nudge", "checkin", "behind_schedule"}
+    await service.close()
