@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from content.schema import Content, Schedule
 from dialogs.state import PatientState, Status
 
-RELEASE, NUDGE, BEHIND, PRACTICE, CHECKIN = "lesson_released", "nudge", "behind_schedule", "practice", "checkin"
+RELEASE, NUDGE, BEHIND, PRACTICE, CHECKIN = "lesson_released", "nudge", "behind_schedule", "practice", "guide_checkin"
+KINDS = frozenset({RELEASE, NUDGE, BEHIND, PRACTICE, CHECKIN})  # the others (questionnaires) are not planned here
 NON_ESSENTIAL = frozenset({NUDGE, BEHIND, PRACTICE})  # what /reminders can pause or turn off
 PAUSE = timedelta(days=7)
 

@@ -56,8 +56,8 @@ KEEP_ENTRIES = 20  # recent entries per tool kept in the state for "My past entr
 SHOW_ENTRIES = 5
 STOP_YES, STOP_NO = "yes", "no"
 # Scheduled messages (issue 5): their buttons work whatever the patient is doing meanwhile.
-GO_LESSON, CHECKIN = "go:lesson", "checkin:"
-CHECKIN_ANSWERS = ("well", "okay", "hard")
+GO_LESSON, WEEKLY = "go:lesson", "weekly:"  # weekly: the guide's weekly check-in, weekly:<week>:<answer>
+WEEKLY_ANSWERS = ("well", "okay", "hard")
 REMINDERS_PAGE, TIMEZONE_PAGE = "reminders", "reminders/timezone"
 ZONE, ZONE_KEEP, ZONE_TYPED = "tz-", "tz-keep", "typed"
 SET_TIME, PAUSE, RESUME, OFF, ON = "time:", "pause", "resume", "off", "on"
@@ -218,8 +218,8 @@ class _Turn:
             self.state = replace(self.state, overlay=None)
             self.open_lesson()
             return
-        if event.data.startswith(CHECKIN) and self.state.status == Status.ACTIVE:
-            self.answer_checkin(event.data.removeprefix(CHECKIN), event.message_id)
+        if event.data.startswith(WEEKLY) and self.state.status == Status.ACTIVE:
+            self.answer_guide_checkin(event.data.removeprefix(WEEKLY), event.message_id)
             return
         press = callbacks.decode(event.data)
         if self.state.status in (Status.STOPPED, Status.DECLINED, Status.NEW):
@@ -731,7 +731,14 @@ class _Turn:
     # -- what the scheduler found due, and /reminders -------------------------------------
 
     def on_due(self, event: Due) -> None:
-        """A timed message: sent only if it still applies; it never moves the patient's place."""
+        """Something the scheduler found due. Timetable kinds are handled here; questionnaires are
+        issue 4's (its body joins this at merge)."""
+        if event.kind in due.KINDS:
+            self.on_timetable(event)
+
+    def on_timetable(self, event: Due) -> None:
+        """A timed message from the timetable: sent only if it still applies; it never moves the
+        patient's place."""
         if not due.applies(self.state, self.full_content, event.kind, event.key, self.now):
             return
         number = event.key.partition(":")[0]
@@ -750,34 +757,36 @@ class _Turn:
         elif event.kind == due.CHECKIN:
             week = event.key.removeprefix("week-")
             buttons = tuple(
-                Button(plain(self.ui(f"checkin_{answer}")), f"{CHECKIN}{week}:{answer}") for answer in CHECKIN_ANSWERS
+                Button(plain(self.ui(f"guide_checkin_{answer}")), f"{WEEKLY}{week}:{answer}")
+                for answer in WEEKLY_ANSWERS
             )
-            self.actions.append(Send(self.ui("due_checkin", week=week), buttons, per_row=3))
+            self.actions.append(Send(self.ui("due_guide_checkin", week=week), buttons, per_row=3))
 
-    def answer_checkin(self, data: str, message_id: int | None) -> None:
+    def answer_guide_checkin(self, data: str, message_id: int | None) -> None:
         """A tap on the weekly check-in: noted once, and passed to the guides."""
         week, _, answer = data.partition(":")
-        if not week.isdigit() or answer not in CHECKIN_ANSWERS:
+        if not week.isdigit() or answer not in WEEKLY_ANSWERS:
             self.toast("stale_button")
             return
         key = f"week-{week}"
-        if key in self.state.answers.get("checkin", {}):
+        if key in self.state.answers.get("guide_checkin", {}):
             self.toast("already_noted")
             return
-        label = self.ui(f"checkin_{answer}")
-        self.state = self.state.with_answer("checkin", key, answer)
-        self.actions.append(SaveAnswer("checkin", key, "answer", answer))
+        label = self.ui(f"guide_checkin_{answer}")
+        self.state = self.state.with_answer("guide_checkin", key, answer)
+        self.actions.append(SaveAnswer("guide_checkin", key, "answer", answer))
         self.actions.append(
             NotifyStaff(
                 render(
-                    self.content.ui["staff_checkin"], {"code": self.state.code, "week": week, "answer": plain(label)}
+                    self.content.ui["staff_guide_checkin"],
+                    {"code": self.state.code, "week": week, "answer": plain(label)},
                 )
             )
         )
-        self.toast("checkin_thanks")
-        self.mark_chosen(message_id, self.ui("due_checkin", week=week), label)
+        self.toast("guide_checkin_thanks")
+        self.mark_chosen(message_id, self.ui("due_guide_checkin", week=week), label)
         if answer == "hard":
-            self.say("checkin_hard_reply")
+            self.say("guide_checkin_hard_reply")
 
     def reminders_page(self) -> tuple[str, list[tuple[str, str]]]:
         schedule = self.full_content.program.schedule

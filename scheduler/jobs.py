@@ -39,6 +39,10 @@ async def sweep_broadcasts(service: SchedulerService) -> None:
     await service.sweep_broadcasts()
 
 
+async def run_periodic(service: SchedulerService, job_id: str) -> None:
+    await service.run_periodic(job_id)
+
+
 JOBS = (
     ("scheduler-lease", renew_lease, LEASE_SECONDS),
     ("due-sweep", sweep_due, DUE_SWEEP_SECONDS),
@@ -61,5 +65,18 @@ def build_scheduler(service: SchedulerService) -> AsyncIOScheduler:
             max_instances=1,
             misfire_grace_time=seconds,
             next_run_time=datetime.now(UTC),  # once at start: what came due while we were down goes now
+        )
+    for periodic in service.periodic:  # more sweeps under the same lease (questionnaires, tickets)
+        scheduler.add_job(
+            run_periodic,
+            "interval",
+            seconds=periodic.seconds,
+            args=(service, periodic.job_id),
+            id=periodic.job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=periodic.seconds,
+            next_run_time=datetime.now(UTC),
         )
     return scheduler

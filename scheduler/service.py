@@ -9,7 +9,9 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -31,6 +33,16 @@ class Broadcasts(Protocol):
     def start_due(self) -> int: ...
 
     def report_progress(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """More work the lease holder runs every `seconds` (on the database thread), such as
+    announcing due questionnaires or raising overdue tickets; `work` returns how many it did."""
+
+    job_id: str
+    seconds: int
+    work: Callable[[], int]
 
 
 def holder_name() -> str:
@@ -67,6 +79,7 @@ class SchedulerService:
         broadcasts: Broadcasts | None = None,
         holder: str | None = None,
         ttl: timedelta = LEASE_TTL,
+        periodic: Sequence[Periodic] = (),
     ) -> None:
         self.coach = coach
         self.database = database
@@ -76,6 +89,7 @@ class SchedulerService:
         self.broadcasts = broadcasts
         self.holder = holder or holder_name()
         self.ttl = ttl
+        self.periodic = tuple(periodic)
         self.active = False
         self._sender_task: asyncio.Task[None] | None = None
 
@@ -177,6 +191,16 @@ class SchedulerService:
             log.warning("raised %d unacknowledged risk alert(s) again", raised)
             self.sender.wake()
         return raised
+
+    async def run_periodic(self, job_id: str) -> int:
+        if not self.active:
+            return 0
+        job = next(p for p in self.periodic if p.job_id == job_id)
+        done = await self.database.run(job.work)
+        if done:
+            log.info("%s: %d", job_id, done)
+            self.sender.wake()
+        return done
 
     async def sweep_broadcasts(self) -> int:
         if not self.active or self.broadcasts is None:

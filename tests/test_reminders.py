@@ -144,7 +144,7 @@ def test_pausing_or_turning_off_stops_nudges_and_practice_but_not_lesson_news_or
     patient.do(Due("practice", "2026-03-03"))
     assert patient.sends == []
     patient.now = NOW + timedelta(days=7, hours=1)
-    patient.do(Due("checkin", "week-1"))
+    patient.do(Due("guide_checkin", "week-1"))
     assert "weekly check-in" in patient.texts[0]
     patient.do(Due("lesson_released", "2"))
     assert "is ready for you" in patient.texts[0]
@@ -153,7 +153,7 @@ def test_pausing_or_turning_off_stops_nudges_and_practice_but_not_lesson_news_or
 def test_the_weekly_check_in_answer_reaches_the_guide_once(patient: EnginePatient) -> None:
     consented(patient)
     patient.now = NOW + timedelta(days=7, hours=1)
-    patient.do(Due("checkin", "week-1"))
+    patient.do(Due("guide_checkin", "week-1"))
     checkin = patient.sends[0]
     assert [b.label for b in checkin.buttons] == ["🙂 Going well", "😐 So-so", "😟 Finding it hard"]
     patient.do(Press(checkin.buttons[2].data, 12))
@@ -169,7 +169,7 @@ def test_nothing_is_sent_to_a_patient_who_stopped(patient: EnginePatient) -> Non
     lesson_one_done(patient)
     patient.command("stop")
     patient.press("Yes, stop for now")
-    for kind, key in (("checkin", "week-1"), ("lesson_released", "2"), ("practice", "2026-03-03")):
+    for kind, key in (("guide_checkin", "week-1"), ("lesson_released", "2"), ("practice", "2026-03-03")):
         patient.now = NOW + timedelta(days=7, hours=1)
         patient.do(Due(kind, key))
         assert patient.sends == []

@@ -204,7 +204,7 @@ async def test_after_downtime_nothing_is_sent_that_no_longer_applies(database: D
     )
     with database.transaction() as session:
         waiting = session.exec(select(DueEvent).where(DueEvent.status == "pending")).all()
-        assert {row.kind for row in waiting} <= {"lesson_released", "nudge", "checkin"}
+        assert {row.kind for row in waiting} <= {"lesson_released", "nudge", "guide_checkin"}
     await service.close()
 
 
@@ -288,5 +288,25 @@ async def test_patients_enrolled_before_the_scheduler_are_planned_by_its_sweep(
     await service.sweep_due()
     with database.transaction() as session:
         kinds = {row.kind for row in session.exec(select(DueEvent)).all()}
-    assert kinds >= {"lesson_released", "nudge", "checkin", "behind_schedule"}
+    assert kinds >= {"lesson_released", "nudge", "guide_checkin", "behind_schedule"}
+    await service.close()
+
+
+async def test_more_sweeps_run_under_the_same_lease_only_while_it_is_held(database: Database, content: Content) -> None:
+    from scheduler.jobs import build_scheduler
+    from scheduler.service import Periodic
+
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    runs: list[str] = []
+    service = service_for(make_coach(database, content, clock), database, clock)
+    service.periodic = (Periodic("questionnaire-sweep", 300, lambda: runs.append("q") or 1),)
+    assert await service.run_periodic("questionnaire-sweep") == 0, "not before the lease is held"
+    assert await service.renew()
+    assert await service.run_periodic("questionnaire-sweep") == 1
+    assert runs == ["q"]
+    jobs = {job.id: job for job in build_scheduler(service).get_jobs()}
+    assert set(jobs) == {"scheduler-lease", "due-sweep", "safety-sweep", "broadcast-sweep", "questionnaire-sweep"}
+    for job in jobs.values():
+        assert job.coalesce and job.max_instances == 1
+        assert job.misfire_grace_time == job.trigger.interval.total_seconds()
     await service.close()
