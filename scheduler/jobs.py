@@ -6,12 +6,10 @@ shared between processes. Jobs are module-level functions with explicit ids and
 `replace_existing=True`. Each is `coalesce=True` with `max_instances=1`: after the event loop was
 held up, one run catches everything up, never several at once; `misfire_grace_time` is one
 interval, since a run skipped beyond that loses nothing (the next one finds the same rows).
-Each also runs once as soon as the scheduler starts, so after downtime the catch-up is immediate.
+The lease is taken at start (scheduler/service.py: renew) before the jobs begin.
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -64,7 +62,6 @@ def build_scheduler(service: SchedulerService) -> AsyncIOScheduler:
             coalesce=True,
             max_instances=1,
             misfire_grace_time=seconds,
-            next_run_time=datetime.now(UTC),  # once at start: what came due while we were down goes now
         )
     for periodic in service.periodic:  # more sweeps under the same lease (questionnaires, tickets)
         scheduler.add_job(
@@ -77,6 +74,5 @@ def build_scheduler(service: SchedulerService) -> AsyncIOScheduler:
             coalesce=True,
             max_instances=1,
             misfire_grace_time=periodic.seconds,
-            next_run_time=datetime.now(UTC),
         )
     return scheduler

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import col, select
@@ -133,7 +134,7 @@ async def test_the_safety_message_goes_ahead_of_messages_already_waiting(
 
 
 def test_the_safety_sweep_is_scheduled_to_catch_up_once_after_downtime(tmp_path: Path) -> None:
-    scheduler = build_scheduler(None)  # type: ignore[arg-type]
+    scheduler = build_scheduler(SimpleNamespace(periodic=()))  # type: ignore[arg-type]
     job = scheduler.get_job("safety-sweep")
     assert job is not None
     assert job.coalesce
