@@ -1,6 +1,8 @@
 """The outbox sender: sends what the coach wrote to the outbox, in order per chat, within
-Telegram's limits; honours 429 retry_after, retries 5xx and timeouts with backoff, and marks
-a patient who blocked the bot as unreachable without stopping anything else."""
+Telegram's limits (a global rate, and at most one broadcast message a second per chat); honours
+429 retry_after, retries 5xx and timeouts with backoff, and marks a patient who blocked the bot
+as unreachable without stopping anything else. One sender runs at a time: the scheduler lease
+holder's (scheduler/service.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, To
 from paincoach.clock import Clock
 from storage import outbox
 from storage.database import Database
-from storage.outbox import Claimed
+from storage.outbox import Claimed, Priority
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class RateLimiter:
 
     def __init__(self, rate: float, burst: int | None = None) -> None:
         self.rate = rate
-        self.capacity = float(burst or max(1, int(rate)))
+        self.capacity = float(burst or max(1, int(rate / 4)))  # a quarter second's worth: few 429s
         self.tokens = self.capacity
         self.updated = time.monotonic()
         self.paused_until = 0.0
@@ -69,17 +71,23 @@ class Sender:
         clock: Clock,
         *,
         rate: float = 25.0,
-        concurrency: int = 8,
+        concurrency: int | None = None,
         poll_interval: float = 1.0,
         on_topic_gone: TopicGoneHook | None = None,
+        chat_gap: float = 1.0,
     ) -> None:
         self.database = database
         self.transport = transport
         self.clock = clock
         self.limiter = RateLimiter(rate)
-        self.concurrency = concurrency
+        # Enough requests in flight to reach the rate; rounds of about a second's sending at most,
+        # so a message that must go first (a risk alert) never waits long behind a broadcast.
+        self.concurrency = concurrency or min(32, max(8, int(rate / 50)))
+        self.batch = min(max(int(rate), self.concurrency), 128)
         self.poll_interval = poll_interval
         self.on_topic_gone = on_topic_gone
+        self.chat_gap = chat_gap  # seconds between a broadcast message and the one before it, per chat
+        self._last_sent: dict[int, float] = {}  # chat -> monotonic time of the last send
         self._wake = asyncio.Event()
         self._stopping = False
         self._round = asyncio.Lock()  # one round at a time, so drain() waits for a round in progress
@@ -93,6 +101,7 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
+        self._stopping = False
         while not self._stopping:
             self._wake.clear()
             try:
@@ -116,14 +125,34 @@ class Sender:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def one(message: Claimed) -> None:
+        async def one(message: Claimed) -> Delivery:
             async with gate:
+                if message.priority >= Priority.BROADCAST:
+                    await self._pace(message.chat_id)
                 await self.limiter.acquire()
                 delivery = await self._deliver(message)
-                await self.database.run(self._record, message, delivery)
+                self._last_sent[message.chat_id] = time.monotonic()
+                if isinstance(delivery, RetryAfter):
+                    log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
+                    self.limiter.pause(delivery.seconds)
+                return delivery
 
-        await asyncio.gather(*(one(m) for m in claimed))
+        deliveries = await asyncio.gather(*(one(m) for m in claimed))
+        # One transaction for the round: a crash before it leaves these rows claimed, as a crash
+        # during the round would anyway (see storage/outbox.py: recover_in_flight).
+        await self.database.run(self._record_all, list(zip(claimed, deliveries, strict=True)))
+        if len(self._last_sent) > 50_000:
+            horizon = time.monotonic() - self.chat_gap
+            self._last_sent = {chat: at for chat, at in self._last_sent.items() if at > horizon}
         return len(claimed)
+
+    async def _pace(self, chat_id: int) -> None:
+        """At most one broadcast message a second per chat, counting whatever was sent just before."""
+        last = self._last_sent.get(chat_id)
+        if last is not None:
+            wait = last + self.chat_gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
 
     async def drain(self, seconds: float = 30.0) -> None:
         """Send until nothing is due (for the terminal chat and tests)."""
@@ -133,7 +162,7 @@ class Sender:
 
     def _claim(self) -> list[Claimed]:
         with self.database.transaction() as session:
-            return outbox.claim_due(session, self.clock.now(), limit=self.concurrency * 4)
+            return outbox.claim_due(session, self.clock.now(), limit=self.batch)
 
     async def _deliver(self, message: Claimed) -> Delivery:
         try:
@@ -142,38 +171,43 @@ class Sender:
             log.exception("sending outbox message %d failed unexpectedly", message.id)
             return Transient(type(error).__name__)
 
-    def _record(self, message: Claimed, delivery: Delivery) -> None:
-        now = self.clock.now()
+    def _record_all(self, results: list[tuple[Claimed, Delivery]]) -> None:
         with self.database.transaction() as session:
-            if isinstance(delivery, Delivered):
-                outbox.mark_sent(session, message.id, delivery.message_id, now)
-            elif isinstance(delivery, RetryAfter):
-                log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
-                self.limiter.pause(delivery.seconds)
-                at = now + timedelta(seconds=delivery.seconds)
-                outbox.retry_at(session, message.id, at, "429 retry after", count_attempt=False)
-            elif isinstance(delivery, Transient):
-                if now - message.created_at > GIVE_UP_AFTER:
-                    log.error("outbox message %d given up after %s: %s", message.id, GIVE_UP_AFTER, delivery.reason)
-                    outbox.mark_failed(session, message.id, delivery.reason)
-                else:
-                    wait = backoff(message.attempts)
-                    log.warning("outbox message %d: %s; retrying in %.0f s", message.id, delivery.reason, wait)
-                    outbox.retry_at(session, message.id, now + timedelta(seconds=wait), delivery.reason)
-            elif isinstance(delivery, Blocked):
-                count = outbox.mark_unreachable(session, message.chat_id, now)
-                log.warning(
-                    "chat of outbox message %d is unreachable (%s); %d messages held",
-                    message.id,
-                    delivery.reason,
-                    count,
-                )
-            elif isinstance(delivery, TopicGone) and self.on_topic_gone is not None:
-                log.warning("outbox message %d: its topic was deleted; making it again", message.id)
-                self.on_topic_gone(session, message, now)
-            elif isinstance(delivery, Rejected | TopicGone):
-                log.error("outbox message %d rejected by Telegram: %s", message.id, delivery.reason)
+            sent = [(m.id, d.message_id) for m, d in results if isinstance(d, Delivered)]
+            outbox.mark_all_sent(session, sent, self.clock.now())
+            for message, delivery in results:
+                if not isinstance(delivery, Delivered):
+                    self._record(session, message, delivery)
+
+    def _record(self, session: Session, message: Claimed, delivery: Delivery) -> None:
+        now = self.clock.now()
+        if isinstance(delivery, Delivered):
+            outbox.mark_sent(session, message.id, delivery.message_id, now)
+        elif isinstance(delivery, RetryAfter):
+            at = now + timedelta(seconds=delivery.seconds)
+            outbox.retry_at(session, message.id, at, "429 retry after", count_attempt=False)
+        elif isinstance(delivery, Transient):
+            if now - message.created_at > GIVE_UP_AFTER:
+                log.error("outbox message %d given up after %s: %s", message.id, GIVE_UP_AFTER, delivery.reason)
                 outbox.mark_failed(session, message.id, delivery.reason)
+            else:
+                wait = backoff(message.attempts)
+                log.warning("outbox message %d: %s; retrying in %.0f s", message.id, delivery.reason, wait)
+                outbox.retry_at(session, message.id, now + timedelta(seconds=wait), delivery.reason)
+        elif isinstance(delivery, Blocked):
+            count = outbox.mark_unreachable(session, message.chat_id, now)
+            log.warning(
+                "chat of outbox message %d is unreachable (%s); %d messages held",
+                message.id,
+                delivery.reason,
+                count,
+            )
+        elif isinstance(delivery, TopicGone) and self.on_topic_gone is not None:
+            log.warning("outbox message %d: its topic was deleted; making it again", message.id)
+            self.on_topic_gone(session, message, now)
+        elif isinstance(delivery, Rejected | TopicGone):
+            log.error("outbox message %d rejected by Telegram: %s", message.id, delivery.reason)
+            outbox.mark_failed(session, message.id, delivery.reason)
 
     def next_due(self) -> datetime | None:
         with self.database.transaction() as session:

@@ -33,7 +33,7 @@ from content.render import render
 from content.schema import Content
 from paincoach.charts import progress_png, series_from_payload
 
-COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "guide", "help", "stop")
+COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "reminders", "guide", "help", "stop")
 SEND_TIMEOUT = 30.0
 # What Telegram answers when a message is sent to (or a topic edited in) a deleted forum topic.
 TOPIC_GONE = ("message thread not found", "TOPIC_ID_INVALID", "TOPIC_DELETED")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -74,7 +75,7 @@ class ChoiceStep(Strict):
     text: str = Field(min_length=1)
     options: tuple[OptionSpec, ...] = Field(min_length=1)
     save_as: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
-    profile: Literal["country"] | None = None
+    profile: Literal["country", "timezone"] | None = None
     next: str | None = None
 
 
@@ -432,9 +433,25 @@ class CrisisContact(Strict):
     contact: str = Field(min_length=1)
 
 
+class ZoneChoice(Strict):
+    """A time zone offered to patients of a country during onboarding and in /reminders."""
+
+    label: str = Field(min_length=1)
+    zone: str
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> ZoneChoice:
+        try:
+            ZoneInfo(self.zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.zone!r}: use an IANA name such as Europe/London") from None
+        return self
+
+
 class Country(Strict):
     name: str
     contacts: tuple[CrisisContact, ...] = Field(min_length=1)
+    timezones: tuple[ZoneChoice, ...] = ()
 
 
 class CrisisDirectory(Strict):
@@ -476,6 +493,35 @@ class LessonRelease(Strict):
     opens_on_day: int = Field(ge=0)
 
 
+def _is_clock(value: str) -> bool:
+    hours, _, minutes = value.partition(":")
+    return len(minutes) == 2 and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60
+
+
+class Schedule(Strict):
+    """When the scheduler writes to a patient, in their own time zone (see dialogs/due.py)."""
+
+    release_at: str = "09:00"  # the local time a lesson's "it is open" message goes out on its day
+    nudge_after_days: tuple[int, ...] = (3, 7)  # a released lesson not started after these many days
+    behind_check_day: int = Field(default=10, ge=1)  # week 2: lesson 1 still not finished on this day
+    checkin_at: str = "10:00"  # the guide's weekly check-in, on each week's first day
+    checkin_weeks: int = Field(default=8, ge=0)
+    practice_at: str = "18:30"  # the daily practice reminder, until the patient chooses a time
+    practice_times: tuple[str, ...] = ("08:30", "12:30", "18:30", "20:00")  # choices in /reminders
+    quiet_start: str = "21:00"  # nothing scheduled is sent from here ...
+    quiet_end: str = "08:00"  # ... to here, local time; safety messages never wait
+
+    @model_validator(mode="after")
+    def _clocks(self) -> Schedule:
+        named = {"release_at": self.release_at, "checkin_at": self.checkin_at, "practice_at": self.practice_at,
+                 "quiet_start": self.quiet_start, "quiet_end": self.quiet_end}  # fmt: skip
+        named.update({f"practice_times[{i}]": t for i, t in enumerate(self.practice_times)})
+        for name, value in named.items():
+            if not _is_clock(value):
+                raise ValueError(f"schedule.{name}: expected HH:MM, such as 09:00")
+        return self
+
+
 class Program(Strict):
     """When each lesson opens, in days from the patient's start (the day they consented)."""
 
@@ -486,6 +532,7 @@ class Program(Strict):
     )
     questionnaires: tuple[QuestionnaireOccasion, ...] = ()  # when questionnaires are given
     stepped_care: tuple[SteppedCareRule, ...] = ()  # when a patient is flagged for the guide to review
+    schedule: Schedule = Field(default_factory=Schedule)
 
     @model_validator(mode="after")
     def _in_order(self) -> Program:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 CRISIS_VARIABLES = frozenset({"crisis_contacts", "country_name"})
+BROADCAST_COUNTS = frozenset({"id", "audience", "total", "sent", "blocked", "failed", "in_doubt", "waiting"})
 
 UI_TEXTS: dict[str, frozenset[str]] = {
     "reprompt_buttons": frozenset(),
@@ -155,6 +156,49 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_report": frozenset({"patients", "total", "average"}),
     "staff_command_report": frozenset(),
     "staff_command_staff": frozenset(),
+    # Scheduler (issue 5)
+    "command_reminders": frozenset(),
+    "due_lesson_released": frozenset({"number", "title", "days"}),
+    "due_start_lesson": frozenset({"number"}),
+    "due_continue_lesson": frozenset(),
+    "due_nudge": frozenset({"number", "title", "days"}),
+    "due_behind": frozenset(),
+    "due_practice": frozenset(),
+    "due_guide_checkin": frozenset({"week"}),
+    "guide_checkin_well": frozenset(),
+    "guide_checkin_okay": frozenset(),
+    "guide_checkin_hard": frozenset(),
+    "guide_checkin_thanks": frozenset(),
+    "guide_checkin_hard_reply": frozenset(),
+    "staff_guide_checkin": frozenset({"code", "week", "answer"}),
+    "reminders_page": frozenset({"time", "mode", "until", "zone"}),
+    "reminders_time": frozenset({"time"}),
+    "reminders_pause": frozenset(),
+    "reminders_resume": frozenset(),
+    "reminders_off": frozenset(),
+    "reminders_on": frozenset(),
+    "reminders_timezone": frozenset({"zone"}),
+    "reminders_time_set": frozenset({"time"}),
+    "reminders_paused": frozenset({"date"}),
+    "reminders_resumed": frozenset(),
+    "reminders_turned_off": frozenset(),
+    "reminders_turned_on": frozenset(),
+    "timezone_question": frozenset({"zone"}),
+    "timezone_keep": frozenset({"zone"}),
+    "timezone_type_it": frozenset(),
+    "timezone_set": frozenset({"zone", "time"}),
+    "timezone_unknown": frozenset(),
+    "staff_broadcast_usage": frozenset(),
+    "staff_broadcast_preview": frozenset({"id", "audience", "count", "when", "quiet"}),
+    "staff_broadcast_send": frozenset({"count"}),
+    "staff_broadcast_cancel": frozenset(),
+    "staff_broadcast_confirmed": frozenset({"id", "by"}),
+    "staff_broadcast_cancelled": frozenset({"id"}),
+    "staff_broadcast_not_allowed": frozenset(),
+    "staff_broadcast_problem": frozenset({"problem"}),
+    "staff_broadcast_started": BROADCAST_COUNTS,
+    "staff_broadcast_progress": BROADCAST_COUNTS,
+    "staff_broadcast_done": BROADCAST_COUNTS,
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
@@ -166,6 +210,9 @@ BUTTON_TEXTS = frozenset(
         "menu_checkin_start", "menu_checkin_continue", "checkin_lesson_instead", "checkin_start", "survey_back",
         "staff_flag_review",
         "menu_guide", "guide_cancel", "guide_offer_send", "guide_offer_keep", "staff_mark_answered",
+        "due_start_lesson", "due_continue_lesson", "guide_checkin_well", "guide_checkin_okay", "guide_checkin_hard",
+        "reminders_time", "reminders_pause", "reminders_resume", "reminders_off", "reminders_on",
+        "reminders_timezone", "timezone_keep", "staff_broadcast_send", "staff_broadcast_cancel",
     }
 )  # fmt: skip
 

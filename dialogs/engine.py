@@ -23,7 +23,7 @@ from content.schema import (
     ScaleStep,
     Step,
 )
-from dialogs import callbacks, occasions, scoring, stepped_care
+from dialogs import callbacks, due, occasions, scoring, stepped_care
 from dialogs.actions import (
     Action,
     Button,
@@ -47,6 +47,7 @@ from dialogs.events import Command, Due, Edited, Event, NotText, Press, Start, T
 from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, local_date, next_to_open
 from dialogs.safety import crisis_phrase
 from dialogs.state import MENU, MENU_STEP, PatientState, Place, Status, Survey
+from dialogs.timezones import describe, parse_timezone
 
 MAX_ANSWER = 4096  # longest answer kept; Telegram itself never sends a longer message
 MAX_HOPS = 100  # steps one event may walk through; content check rules out loops
@@ -68,6 +69,12 @@ KEEP_SCORES = 30  # results per questionnaire kept in the state for /progress, c
 GUIDE, GUIDE_SEND, GUIDE_KEEP, GUIDE_CANCEL = "guide", "guide-send", "guide-keep", "guide-cancel"
 GUIDE_OVERLAYS = ("guide", "guide_confirm")
 MAX_DRAFT = 10  # messages a patient may gather before saying whether to send them
+# Scheduled messages (issue 5): their buttons work whatever the patient is doing meanwhile.
+GO_LESSON, WEEKLY = "go:lesson", "weekly:"  # weekly: the guide's weekly check-in, weekly:<week>:<answer>
+WEEKLY_ANSWERS = ("well", "okay", "hard")
+REMINDERS_PAGE, TIMEZONE_PAGE = "reminders", "reminders/timezone"
+ZONE, ZONE_KEEP, ZONE_TYPED = "tz-", "tz-keep", "typed"
+SET_TIME, PAUSE, RESUME, OFF, ON = "time:", "pause", "resume", "off", "on"
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ class _Turn:
             self.on_start()
         elif name == "help":
             self.say("help", **self.crisis_context())
-        elif name not in ("menu", "lesson", "stop", "progress", "resources", "tools", GUIDE):
+        elif name not in ("menu", "lesson", "stop", "progress", "resources", "tools", "reminders", GUIDE):
             self.say("unknown_command", command="/" + name)
         elif self.state.status == Status.NEW and name != "stop":
             self.on_start()
@@ -149,6 +156,8 @@ class _Turn:
                 self.open_resources()
             elif name == "tools":
                 self.show_menu(step=TOOLS)
+            elif name == "reminders":
+                self.show_menu(step=REMINDERS_PAGE)
             elif self.state.survey is not None:
                 self.show_menu(step=CHECKIN)  # a check-in was left part way: offer to carry on
             else:
@@ -235,6 +244,14 @@ class _Turn:
         if event.data.startswith(READY) and self.state.status == Status.ACTIVE:
             self.start_when_ready(event.data.removeprefix(READY), event.message_id)
             return
+        if event.data == GO_LESSON and self.state.status == Status.ACTIVE:
+            self.toast(None)
+            self.state = replace(self.state, overlay=None)
+            self.open_lesson()
+            return
+        if event.data.startswith(WEEKLY) and self.state.status == Status.ACTIVE:
+            self.answer_guide_checkin(event.data.removeprefix(WEEKLY), event.message_id)
+            return
         press = callbacks.decode(event.data)
         if (
             self.state.status in (Status.STOPPED, Status.DECLINED, Status.NEW)
@@ -291,6 +308,18 @@ class _Turn:
             self.toast(None)
             self.mark_chosen(message_id, self.text(step.text), label)
             self.go(flow, target)
+        elif isinstance(step, ChoiceStep) and step.profile == "timezone" and choice.startswith(ZONE):
+            zone = self.zone_of(choice)
+            if zone is None:
+                self.toast("stale_button")
+                return
+            self.toast(None)
+            self.mark_chosen(message_id, self.text(step.text), describe(zone))
+            self.set_zone(zone)
+            self.go_on(flow, step)
+        elif isinstance(step, ChoiceStep) and step.profile == "timezone" and choice == ZONE_TYPED:
+            self.toast(None)
+            self.say("timezone_type_it")
         elif isinstance(step, ChoiceStep):
             option = next((o for o in step.options if o.id == choice), None)
             if option is None:
@@ -394,6 +423,21 @@ class _Turn:
                 return
         if self.state.overlay is None and isinstance(step, BreathingStep):
             self.say("breathing_in_progress")
+            return
+        timezone_page = self.state.flow == MENU and self.state.step == TIMEZONE_PAGE
+        if self.state.overlay is None and (
+            timezone_page or (isinstance(step, ChoiceStep) and step.profile == "timezone")
+        ):
+            zone = parse_timezone(text)
+            if zone is None:
+                self.say("timezone_unknown")
+                self.show_current()
+            elif timezone_page:
+                self.set_zone(zone)
+                self.show_menu(step=REMINDERS_PAGE)
+            elif flow is not None and step is not None:
+                self.set_zone(zone)
+                self.go_on(flow, step)
             return
         if self.outside_any_step() and message_id is not None:
             self.offer_to_guide(message_id)
@@ -538,6 +582,11 @@ class _Turn:
             if count:
                 choices.append((self.ui("tool_past", count=count), PAST + tool.id))
             choices.append((self.ui("menu_back"), BACK))
+        elif step == REMINDERS_PAGE:
+            text, choices = self.reminders_page()
+        elif step == TIMEZONE_PAGE:
+            text = self.ui("timezone_question", zone=describe(self.state.timezone))
+            choices = [*self.zone_choices(), (self.ui("menu_back"), BACK)]
         else:
             self.state = replace(self.state, step=MENU_STEP)
             text, choices = self.main_menu()
@@ -602,6 +651,8 @@ class _Turn:
         elif step == MENU_STEP and choice == HELP:
             self.toast(None)
             self.say("help", **self.crisis_context())
+        elif step in (REMINDERS_PAGE, TIMEZONE_PAGE):
+            self.on_reminders_choice(step, choice, message_id)
         elif step in (RESOURCES, REREAD, TOOLS) and choice == BACK:
             self.toast(None)
             self.show_menu()
@@ -900,17 +951,17 @@ class _Turn:
             if any(q in known for q in d.remaining)
         ]
 
-    def on_due(self, event: Due) -> None:
-        """The scheduler found something due; questionnaires: "your check-in is ready", once per occasion."""
-        if event.kind != "questionnaire" or event.key in self.state.announced:
+    def announce_checkin(self, event: Due) -> None:
+        """A questionnaire occasion has opened: "your check-in is ready", once per occasion."""
+        if event.key in self.state.announced:
             return
-        due = next((d for d in self.due_now() if d.occasion.key == event.key), None)
+        ready = next((d for d in self.due_now() if d.occasion.key == event.key), None)
         survey = self.state.survey
-        if due is None or (survey is not None and survey.occasion == event.key):
+        if ready is None or (survey is not None and survey.occasion == event.key):
             return
         self.state = replace(self.state, announced=(*self.state.announced, event.key))
         label = plain(self.ui("checkin_start"))
-        text = self.ui("checkin_ready", count=len(due.remaining))
+        text = self.ui("checkin_ready", count=len(ready.remaining))
         self.actions.append(Send(text, (Button(label, READY + event.key),), at=self.now))
 
     def start_when_ready(self, key: str, message_id: int | None) -> None:
@@ -1074,6 +1125,155 @@ class _Turn:
                            score=shown, occasion=occasion)  # fmt: skip
             self.actions.append(FlagForReview(rule.id, occasion, rule.reason, text))
 
+    # -- what the scheduler found due, and /reminders -------------------------------------
+
+    def on_due(self, event: Due) -> None:
+        """Something the scheduler found due: a message of the timetable, or a check-in that is ready."""
+        if event.kind in due.KINDS:
+            self.on_timetable(event)
+        elif event.kind == "questionnaire":
+            self.announce_checkin(event)
+
+    def on_timetable(self, event: Due) -> None:
+        """A timed message from the timetable: sent only if it still applies; it never moves the
+        patient's place."""
+        if not due.applies(self.state, self.full_content, event.kind, event.key, self.now):
+            return
+        number = event.key.partition(":")[0]
+        if event.kind in (due.RELEASE, due.NUDGE):
+            lesson = self.content.lesson(int(number))
+            title = lesson.title if lesson else ""
+            days = event.key.partition(":")[2]
+            key = "due_lesson_released" if event.kind == due.RELEASE else "due_nudge"
+            button = Button(plain(self.ui("due_start_lesson", number=number)), GO_LESSON)
+            self.actions.append(Send(self.ui(key, number=number, title=title, days=days), (button,)))
+        elif event.kind == due.BEHIND:
+            button = Button(plain(self.ui("due_continue_lesson")), GO_LESSON)
+            self.actions.append(Send(self.ui("due_behind"), (button,)))
+        elif event.kind == due.PRACTICE:
+            self.say("due_practice")
+        elif event.kind == due.CHECKIN:
+            week = event.key.removeprefix("week-")
+            buttons = tuple(
+                Button(plain(self.ui(f"guide_checkin_{answer}")), f"{WEEKLY}{week}:{answer}")
+                for answer in WEEKLY_ANSWERS
+            )
+            self.actions.append(Send(self.ui("due_guide_checkin", week=week), buttons, per_row=3))
+
+    def answer_guide_checkin(self, data: str, message_id: int | None) -> None:
+        """A tap on the weekly check-in: noted once, and passed to the guides."""
+        week, _, answer = data.partition(":")
+        if not week.isdigit() or answer not in WEEKLY_ANSWERS:
+            self.toast("stale_button")
+            return
+        key = f"week-{week}"
+        if key in self.state.answers.get("guide_checkin", {}):
+            self.toast("already_noted")
+            return
+        label = self.ui(f"guide_checkin_{answer}")
+        self.state = self.state.with_answer("guide_checkin", key, answer)
+        self.actions.append(SaveAnswer("guide_checkin", key, "answer", answer))
+        self.actions.append(
+            NotifyStaff(
+                render(
+                    self.content.ui["staff_guide_checkin"],
+                    {"code": self.state.code, "week": week, "answer": plain(label)},
+                )
+            )
+        )
+        self.toast("guide_checkin_thanks")
+        self.mark_chosen(message_id, self.ui("due_guide_checkin", week=week), label)
+        if answer == "hard":
+            self.say("guide_checkin_hard_reply")
+
+    def reminders_page(self) -> tuple[str, list[tuple[str, str]]]:
+        schedule = self.full_content.program.schedule
+        chosen = self.state.reminder_time or schedule.practice_at
+        paused_until = self.state.reminders_paused_until
+        is_paused = paused_until is not None and self.now < paused_until
+        mode = "off" if self.state.reminders_off else "paused" if is_paused else "on"
+        until = self.day(local_date(paused_until, self.state.timezone)) if paused_until and is_paused else ""
+        text = self.ui("reminders_page", time=chosen, mode=mode, until=until, zone=describe(self.state.timezone))
+        choices = [
+            (("✅ " if t == chosen else "") + self.ui("reminders_time", time=t), SET_TIME + t)
+            for t in schedule.practice_times
+        ]
+        if self.state.reminders_off:
+            choices.append((self.ui("reminders_on"), ON))
+        else:
+            choices.append((self.ui("reminders_resume"), RESUME) if is_paused else (self.ui("reminders_pause"), PAUSE))
+            choices.append((self.ui("reminders_off"), OFF))
+        choices.append((self.ui("reminders_timezone", zone=describe(self.state.timezone)), TIMEZONE_PAGE))
+        choices.append((self.ui("menu_back"), BACK))
+        return text, choices
+
+    def on_reminders_choice(self, step: str, choice: str, message_id: int | None) -> None:
+        schedule = self.full_content.program.schedule
+        if choice == BACK:
+            self.toast(None)
+            self.show_menu(step=REMINDERS_PAGE if step == TIMEZONE_PAGE else MENU_STEP)
+            return
+        if step == TIMEZONE_PAGE:
+            zone = self.zone_of(choice)
+            if zone is None:
+                self.toast("stale_button")
+                return
+            self.toast(None)
+            self.set_zone(zone)
+            self.show_menu(step=REMINDERS_PAGE)
+            return
+        if choice.startswith(SET_TIME) and choice.removeprefix(SET_TIME) in schedule.practice_times:
+            chosen = choice.removeprefix(SET_TIME)
+            self.state = replace(self.state, reminder_time=chosen, reminders_off=False)
+            self.toast(None)
+            self.say("reminders_time_set", time=chosen)
+        elif choice == PAUSE:
+            until = self.now + due.PAUSE
+            self.state = replace(self.state, reminders_paused_until=until)
+            self.toast(None)
+            self.say("reminders_paused", date=self.day(local_date(until, self.state.timezone)))
+        elif choice == RESUME:
+            self.state = replace(self.state, reminders_paused_until=None)
+            self.toast(None)
+            self.say("reminders_resumed")
+        elif choice == OFF:
+            self.state = replace(self.state, reminders_off=True, reminders_paused_until=None)
+            self.toast(None)
+            self.say("reminders_turned_off")
+        elif choice == ON:
+            self.state = replace(self.state, reminders_off=False)
+            self.toast(None)
+            self.say("reminders_turned_on")
+        elif choice == TIMEZONE_PAGE:
+            self.toast(None)
+            self.show_menu(step=TIMEZONE_PAGE)
+            return
+        else:
+            self.toast("stale_button")
+            self.show_current()
+            return
+        self.show_menu(step=REMINDERS_PAGE)
+
+    def zone_choices(self) -> list[tuple[str, str]]:
+        """The time zones of the patient's country, and the one they have now if it is not among them."""
+        zones = self.content.crisis.for_country(self.state.country).timezones
+        choices = [(z.label, f"{ZONE}{i}") for i, z in enumerate(zones)]
+        if all(z.zone != self.state.timezone for z in zones):
+            choices.insert(0, (self.ui("timezone_keep", zone=describe(self.state.timezone)), ZONE_KEEP))
+        return choices
+
+    def zone_of(self, choice: str) -> str | None:
+        if choice == ZONE_KEEP:
+            return self.state.timezone
+        zones = self.content.crisis.for_country(self.state.country).timezones
+        index = choice.removeprefix(ZONE)
+        return zones[int(index)].zone if index.isdigit() and int(index) < len(zones) else None
+
+    def set_zone(self, zone: str) -> None:
+        self.state = replace(self.state, timezone=zone)
+        local = self.now.astimezone(ZoneInfo(zone))
+        self.say("timezone_set", zone=describe(zone), time=f"{local:%H:%M}")
+
     # -- walking a flow -------------------------------------------------------------------
 
     def go(self, flow: Flow, step_id: str) -> None:
@@ -1112,6 +1312,8 @@ class _Turn:
                 choices = [(step.button, "next")]
             else:
                 choices = [(b.label, b.id) for b in step.buttons or ()]
+        elif isinstance(step, ChoiceStep) and step.profile == "timezone":
+            choices = [*self.zone_choices(), *((o.label, o.id) for o in step.options)]
         elif isinstance(step, ChoiceStep | QuizStep):
             choices = [(o.label, o.id) for o in step.options]
         elif isinstance(step, QuestionStep):
@@ -1145,7 +1347,13 @@ class _Turn:
             done = tuple(sorted({*self.state.lessons_done, flow.number or 0}))
             place = self.state.lesson_place
             finished_here = place is not None and place.flow == flow.id
-            self.state = replace(self.state, lessons_done=done, lesson_place=None if finished_here else place)
+            finished_at = {str(flow.number or 0): self.now.isoformat(), **self.state.lessons_finished_at}
+            self.state = replace(
+                self.state,
+                lessons_done=done,
+                lesson_place=None if finished_here else place,
+                lessons_finished_at=finished_at,
+            )
             self.show_menu()
         elif step.outcome == "resource_done":
             self.show_menu()

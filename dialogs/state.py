@@ -65,6 +65,11 @@ class PatientState:
     scores: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # questionnaire -> results, oldest first
     flagged: tuple[str, ...] = ()  # "<stepped-care rule>/<occasion>" already flagged to the guide
     guide_draft: tuple[int, ...] = ()  # message ids the patient may send to their guide (asked first)
+    # Reminders (issue 5): the daily practice time chosen (None: the programme's), a pause, or off.
+    reminder_time: str | None = None
+    reminders_paused_until: datetime | None = None
+    reminders_off: bool = False
+    lessons_finished_at: dict[str, str] = field(default_factory=dict)  # lesson number -> ISO time, UTC
 
     @property
     def consented(self) -> bool:
@@ -96,6 +101,10 @@ class PatientState:
             "scores": self.scores,
             "flagged": list(self.flagged),
             "guide_draft": list(self.guide_draft),
+            "reminder_time": self.reminder_time,
+            "reminders_paused_until": self.reminders_paused_until.isoformat() if self.reminders_paused_until else None,
+            "reminders_off": self.reminders_off,
+            "lessons_finished_at": self.lessons_finished_at,
         }
 
     @staticmethod
@@ -116,6 +125,12 @@ class PatientState:
             "scores": {str(q): [dict(r) for r in rows] for q, rows in data.get("scores", {}).items()},
             "flagged": tuple(data.get("flagged", ())),
             "guide_draft": tuple(int(m) for m in data.get("guide_draft", ())),
+            "reminder_time": data.get("reminder_time"),
+            "reminders_paused_until": datetime.fromisoformat(paused)
+            if (paused := data.get("reminders_paused_until"))
+            else None,
+            "reminders_off": bool(data.get("reminders_off", False)),
+            "lessons_finished_at": {str(n): str(t) for n, t in data.get("lessons_finished_at", {}).items()},
         }
 
 

@@ -1,10 +1,12 @@
-"""The `paincoach` command: run the coach, chat in the terminal, migrate, check content."""
+"""The `paincoach` command: run the coach or the scheduler alone, chat in the terminal, migrate,
+check content, broadcast, and show what is due for a patient."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +19,8 @@ db_app = typer.Typer(no_args_is_help=True, help="The database.")
 content_app = typer.Typer(no_args_is_help=True, help="Course content.")
 app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
+schedule_app = typer.Typer(no_args_is_help=True, help="What the scheduler will send.")
+app.add_typer(schedule_app, name="schedule")
 
 
 def _settings() -> Settings:
@@ -54,6 +58,132 @@ def run() -> None:
     except ContentError as error:
         typer.echo(f"paincoach: the content has problems:\n{error}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def scheduler() -> None:
+    """Run only the scheduler and the outbox sender (no update receiving), for several bot workers
+    with SCHEDULER=off. Several may run: one acts, the others wait and take over if it dies."""
+    settings = _settings()
+    if not settings.has_token:
+        typer.echo(
+            "paincoach: setting TELEGRAM_BOT_TOKEN: the scheduler sends messages, so it needs the token", err=True
+        )
+        raise typer.Exit(2)
+    _logging(settings)
+    from content import ContentError
+    from paincoach.app import run_scheduler
+
+    try:
+        asyncio.run(run_scheduler(settings))
+    except ContentError as error:
+        typer.echo(f"paincoach: the content has problems:\n{error}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _utc(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        typer.echo(f"paincoach: --at {text!r}: expected YYYY-MM-DD HH:MM (UTC)", err=True)
+        raise typer.Exit(2) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@app.command()
+def broadcast(
+    to: Annotated[str, typer.Option("--to", help="everyone, arm:NAME, lesson:N (lesson reached) or inactive:DAYS")],
+    text: Annotated[
+        str | None,
+        typer.Option(help="The message (Telegram HTML; may use {{ code }}, {{ lesson_reached }}, {{ arm }})."),
+    ] = None,
+    file: Annotated[Path | None, typer.Option(help="Read the message from this file instead.")] = None,
+    at: Annotated[str | None, typer.Option(help="Send at this time, YYYY-MM-DD HH:MM in UTC (default: now).")] = None,
+    quiet_hours: Annotated[
+        bool, typer.Option("--quiet-hours", help="Hold each patient's message until their quiet hours end.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    follow: Annotated[bool, typer.Option("--follow", help="Wait and show progress until it is finished.")] = False,
+) -> None:
+    """Send a message to many patients: shows the recipients and a preview, asks, then hands it to
+    the scheduler, which sends it at the global rate and reports progress in the staff chat."""
+    settings = _settings()
+    if (text is None) == (file is None):
+        typer.echo("paincoach: give the message with --text or --file (one of them)", err=True)
+        raise typer.Exit(2)
+    message = text if text is not None else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    from content import load_content
+    from paincoach.broadcasts import BroadcastDesk, BroadcastError
+    from paincoach.clock import SystemClock
+    from paincoach.coach import open_database
+
+    clock = SystemClock()
+    database = open_database(settings)
+    desk = BroadcastDesk(database, load_content(settings.content_dir, settings.default_locale), clock,
+                         staff_chat_id=settings.staff_chat_id)  # fmt: skip
+    try:
+        draft = desk.draft(created_by=0, audience=to, text=message, send_at=_utc(at) if at else None,
+                           quiet_hours=quiet_hours)  # fmt: skip
+    except BroadcastError as problem:
+        typer.echo(f"paincoach: {problem}", err=True)
+        database.dispose()
+        raise typer.Exit(1) from None
+    when = "now" if at is None else f"at {draft.send_at:%Y-%m-%d %H:%M} UTC"
+    typer.echo(f"broadcast #{draft.id} to {draft.audience}: {draft.recipients} patient(s), {when}"
+               f"{', held for quiet hours' if quiet_hours else ''}")  # fmt: skip
+    typer.echo(f"preview (as the first recipient will read it):\n\n{draft.preview}\n")
+    if not yes and not typer.confirm("Send it?"):
+        desk.cancel(draft.id)
+        typer.echo("cancelled")
+        database.dispose()
+        return
+    desk.confirm(draft.id)
+    typer.echo("confirmed: the scheduler sends it and reports progress in the staff chat")
+    while follow:
+        import time
+
+        progress = desk.progress(draft.id)
+        assert progress is not None
+        typer.echo(f"{progress.status}: {progress.sent} sent, {progress.blocked} blocked, {progress.failed} failed, "
+                   f"{progress.in_doubt} in doubt, {progress.waiting} waiting")  # fmt: skip
+        if progress.status in ("done", "cancelled"):
+            break
+        time.sleep(5)
+    database.dispose()
+
+
+@schedule_app.command("show")
+def schedule_show(code: Annotated[str, typer.Argument(help="The patient's code, e.g. P-0042.")]) -> None:
+    """What is due for a patient and when, in their local time and in UTC."""
+    settings = _settings()
+    from zoneinfo import ZoneInfo
+
+    from storage import due
+    from storage.database import Database
+    from storage.patients import patient_by_code
+
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            patient = patient_by_code(session, code)
+            if patient is None or patient.id is None:
+                typer.echo(f"paincoach: no patient {code}", err=True)
+                raise typer.Exit(1)
+            rows = due.for_patient(session, patient.id)
+    finally:
+        database.dispose()
+    zone = ZoneInfo(patient.timezone)
+    typer.echo(f"{patient.code} ({patient.status}), time zone {patient.timezone}")
+    if not rows:
+        typer.echo("nothing is due")
+        return
+    typer.echo(f"{'local':22} {'UTC':17} {'what':16} {'which':12} status")
+    for row in rows:
+        local = row.due_at.astimezone(zone)
+        typer.echo(
+            f"{local:%a %Y-%m-%d %H:%M %Z}".ljust(22)
+            + f" {row.due_at:%Y-%m-%d %H:%M} {row.kind:16} {row.key:12} {row.status}"
+        )
 
 
 @app.command()

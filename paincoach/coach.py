@@ -28,6 +28,7 @@ from dialogs.actions import (
     SendChart,
     Toast,
 )
+from dialogs.due import is_quiet, needs_new_plan, plan, quiet_ends
 from dialogs.engine import handle
 from dialogs.events import Due, Event
 from dialogs.occasions import due
@@ -37,7 +38,9 @@ from paincoach.clock import Clock
 from paincoach.guide import GuideDesk
 from paincoach.settings import Settings
 from storage import alerts, inbox, outbox, results
+from storage import due as due_events
 from storage.database import Database
+from storage.due import DueNow
 from storage.inbox import Received
 from storage.models import Alert, Answer, Patient, QuestionnaireResult, ToolEntry
 from storage.outbox import Priority
@@ -59,10 +62,10 @@ class Reply:
     code: str | None = None
 
 
-def priority_of(message: Send) -> Priority:
+def priority_of(message: Send, *, scheduled: bool = False) -> Priority:
     if message.urgent:
         return Priority.URGENT
-    return Priority.SCHEDULED if message.at else Priority.INTERACTIVE
+    return Priority.SCHEDULED if message.at or scheduled else Priority.INTERACTIVE
 
 
 class Coach:
@@ -112,52 +115,100 @@ class Coach:
                 log.info("state changed under us; handling again (attempt %d)", attempt + 1)
         raise RuntimeError("could not save the patient's state after several attempts")
 
-    def handle_for_patient(self, patient_id: int, event: Event) -> Reply:
-        """Handle an event for a patient who did not write (the scheduler, the staff side)."""
-        for attempt in range(ATTEMPTS):
-            try:
-                return self._handle_once(None, event, None, patient_id)
-            except (StateConflict, IntegrityError):
-                log.info("state changed under us; handling again (attempt %d)", attempt + 1)
-        raise RuntimeError("could not save the patient's state after several attempts")
-
-    def _handle_once(
-        self, person: Person | None, event: Event, update_id: int | None, patient_id: int | None = None
-    ) -> Reply:
+    def _handle_once(self, person: Person, event: Event, update_id: int | None) -> Reply:
         now = self.clock.now()
         with self.database.transaction() as session:
             if update_id is not None and inbox.is_handled(session, update_id):
                 return Reply(duplicate=True)
-            if person is not None:
-                patient = find_or_enrol(session, person, self.defaults, now)
-            else:
-                found = session.get(Patient, patient_id)
-                if found is None:
-                    raise LookupError(f"no patient {patient_id}")
-                patient = found
-            state, version = load_state(session, patient)
-            outcome = handle(state, event, now, self.content)
-            save_state(session, patient, outcome.state, version, now)
-            toast = self._apply(session, patient, outcome.actions)
+            patient = find_or_enrol(session, person, self.defaults, now)
+            patient.last_seen_at = now
+            toast = self._run(session, patient, event)
             if update_id is not None:
                 inbox.mark_handled(session, update_id, now)
-            log.info(
-                "patient %s: %s -> %s/%s, %d actions",
-                patient.code,
-                type(event).__name__,
-                outcome.state.flow,
-                outcome.state.step,
-                len(outcome.actions),
-            )
             return Reply(toast=toast, code=patient.code)
 
-    def _apply(self, session: Session, patient: Patient, actions: Sequence[object]) -> str | None:
+    def handle_for_patient(self, patient_id: int, event: Event) -> Reply:
+        """Run an event for a patient who did not write (the scheduler, the staff side)."""
+        for attempt in range(ATTEMPTS):
+            try:
+                with self.database.transaction() as session:
+                    patient = session.get(Patient, patient_id)
+                    if patient is None:
+                        raise LookupError(f"no patient with id {patient_id}")
+                    toast = self._run(session, patient, event, scheduled=isinstance(event, Due))
+                    return Reply(toast=toast, code=patient.code)
+            except (StateConflict, IntegrityError):
+                log.info("state changed under us; handling again (attempt %d)", attempt + 1)
+        raise RuntimeError("could not save the patient's state after several attempts")
+
+    def fire_due(self, row: DueNow) -> bool:
+        """Turn one due row into its engine event, exactly once: the row is marked done in the same
+        transaction as the messages it causes. False if it was done already, or must wait for the
+        end of the patient's quiet hours."""
+        now = self.clock.now()
+        schedule = self.content.program.schedule
+        if is_quiet(now, row.timezone, schedule):
+            with self.database.transaction() as session:
+                due_events.defer(session, row.id, quiet_ends(now, row.timezone, schedule))
+            return False
+        for attempt in range(ATTEMPTS):
+            try:
+                with self.database.transaction() as session:
+                    if not due_events.mark_done(session, row.id, self.clock.now()):
+                        return False
+                    patient = session.get(Patient, row.patient_id)
+                    assert patient is not None
+                    self._run(session, patient, Due(row.kind, row.key), scheduled=True)
+                    return True
+            except (StateConflict, IntegrityError):
+                log.info("state changed under us; handling again (attempt %d)", attempt + 1)
+        raise RuntimeError("could not save the patient's state after several attempts")
+
+    def plan_unplanned(self, limit: int = 200) -> int:
+        """Plan what is due for patients taking part who have no due rows yet (enrolled before the
+        scheduler existed); returns how many. Everyone else is re-planned as their state changes."""
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            patients = due_events.without_rows(session, limit)
+            for patient in patients:
+                assert patient.id is not None
+                state, _ = load_state(session, patient)
+                due_events.sync(session, patient.id, plan(state, self.content, now), now)
+            return len(patients)
+
+    def due_now(self, limit: int = 200) -> list[DueNow]:
+        with self.database.transaction() as session:
+            return due_events.due_now(session, self.clock.now(), limit)
+
+    def _run(self, session: Session, patient: Patient, event: Event, *, scheduled: bool = False) -> str | None:
+        """One event through the engine: new state saved, what is due re-planned, actions applied."""
+        now = self.clock.now()
+        state, version = load_state(session, patient)
+        outcome = handle(state, event, now, self.content)
+        save_state(session, patient, outcome.state, version, now)
+        assert patient.id is not None
+        if isinstance(event, Due) or needs_new_plan(state, outcome.state):
+            due_events.sync(session, patient.id, plan(outcome.state, self.content, now), now)
+        toast = self._apply(session, patient, outcome.actions, scheduled=scheduled)
+        log.info(
+            "patient %s: %s -> %s/%s, %d actions",
+            patient.code,
+            type(event).__name__,
+            outcome.state.flow,
+            outcome.state.step,
+            len(outcome.actions),
+        )
+        return toast
+
+    def _apply(
+        self, session: Session, patient: Patient, actions: Sequence[object], *, scheduled: bool = False
+    ) -> str | None:
         now = self.clock.now()
         toast: str | None = None
         named: dict[str, int] = {}  # Send.ref -> its outbox row, for timed edits of that message
         for action in actions:
             if isinstance(action, Send):
-                named_row = self._send(session, patient, action)
+                named_row = self._send(session, patient, action, scheduled=scheduled)
                 if action.ref is not None:
                     named[action.ref] = named_row
             elif isinstance(action, Edit):
@@ -229,7 +280,7 @@ class Coach:
                 toast = action.text
         return toast
 
-    def _send(self, session: Session, patient: Patient, action: Send) -> int:
+    def _send(self, session: Session, patient: Patient, action: Send, *, scheduled: bool = False) -> int:
         """Queue a message (split if too long, buttons on the last part); returns the last part's row."""
         parts = split_for_telegram(action.text)
         row = None
@@ -244,7 +295,7 @@ class Coach:
                     "per_row": action.per_row,
                     "typing": not action.urgent,
                 },
-                priority=priority_of(action),
+                priority=priority_of(action, scheduled=scheduled),
             )  # fmt: skip
         assert row is not None
         session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -15,6 +15,7 @@ from paincoach.office_hours import OfficeHours, parse_office_hours
 TELEGRAM_API = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+FREE_RATE = 30.0  # messages a second Telegram allows a bot without paid broadcasts
 
 
 class SettingsError(Exception):
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     guide_timezone: str = "UTC"
     ticket_answer_hours: int = Field(default=8, ge=1, le=400)
     guide_names_visible: bool = False
+    scheduler: Literal["inside", "off"] = "inside"
+    send_rate: float = Field(default=25.0, gt=0, le=1000)
+    paid_broadcast: bool = False
     content_dir: Path = Path(__file__).resolve().parent.parent / "content"
     log_level: str = "INFO"
 
@@ -129,6 +133,26 @@ class Settings(BaseSettings):
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
         return value.upper()
+
+    @field_validator("scheduler", mode="before")
+    @classmethod
+    def _scheduler_mode(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower() or "inside"
+            if value not in ("inside", "off"):
+                raise ValueError(
+                    "expected inside (run it in `paincoach run`) or off (a separate `paincoach scheduler`)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _rate_within_telegram_limits(self) -> Settings:
+        if self.send_rate > FREE_RATE and not self.paid_broadcast:
+            raise ValueError(
+                f"SEND_RATE: Telegram allows about {FREE_RATE:.0f} messages a second; "
+                "set PAID_BROADCAST=true to go higher"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:

@@ -1,5 +1,6 @@
-"""The scheduler: APScheduler jobs that act on time passing.
+"""The scheduler: APScheduler jobs that act on time passing, run by whoever holds the scheduler lease.
 
-Today one job: raise again every risk alert nobody acknowledged in time. Lesson releases,
-reminders and broadcasts join it (issue 5); all timed messages go through the outbox.
+Jobs (scheduler/jobs.py): renew the lease, the due sweep (lesson releases, nudges, reminders,
+check-ins from the `due_event` table), the safety sweep (risk alerts nobody acknowledged) and
+the broadcast sweep. All timed messages go through the outbox; the lease holder also runs the sender.
 """

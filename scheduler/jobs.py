@@ -1,93 +1,90 @@
-"""APScheduler set-up: periodic jobs over state kept in the database, so a restart loses nothing."""
+"""APScheduler set-up: a few periodic jobs over state kept in the database, so a restart loses nothing.
+
+APScheduler 3 keeps only these jobs (in memory); every per-patient due time lives in the
+`due_event` table and every broadcast in `broadcast`, so the job store stays small and is never
+shared between processes. Jobs are module-level functions with explicit ids and
+`replace_existing=True`. Each is `coalesce=True` with `max_instances=1`: after the event loop was
+held up, one run catches everything up, never several at once; `misfire_grace_time` is one
+interval, since a run skipped beyond that loses nothing (the next one finds the same rows).
+The lease is taken at start (scheduler/service.py: renew) before the jobs begin.
+"""
 
 from __future__ import annotations
-
-import logging
-from collections.abc import Callable
-from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from paincoach.coach import Coach
-from paincoach.guide import GuideDesk
-from storage.database import Database
+from scheduler.service import Periodic, SchedulerService
 
-log = logging.getLogger(__name__)
-
+LEASE_SECONDS = 5  # renewed this often; it lasts LEASE_TTL (20 s)
+DUE_SWEEP_SECONDS = 30
 SAFETY_SWEEP_SECONDS = 60
+BROADCAST_SWEEP_SECONDS = 5
 QUESTIONNAIRE_SWEEP_SECONDS = 300  # a check-in opens on a local day, so a few minutes late is fine
 TICKET_SWEEP_SECONDS = 60
 
 
-async def raise_unacknowledged_alerts(
-    coach: Coach, database: Database, after: timedelta, wake_sender: Callable[[], None]
-) -> int:
-    raised = await database.run(coach.raise_unacknowledged, after)
-    if raised:
-        log.warning("raised %d unacknowledged risk alert(s) again", raised)
-        wake_sender()
-    return raised
+async def renew_lease(service: SchedulerService) -> None:
+    await service.renew()
 
 
-async def announce_due_questionnaires(coach: Coach, database: Database, wake_sender: Callable[[], None]) -> int:
-    """Tell every patient with a check-in due that it is ready, once per occasion."""
-    announced = await database.run(coach.announce_due_questionnaires)
-    if announced:
-        log.info("told %d patient(s) a check-in is ready", announced)
-        wake_sender()
-    return announced
+async def sweep_due(service: SchedulerService) -> None:
+    await service.sweep_due()
 
 
-async def raise_overdue_tickets(desk: GuideDesk, database: Database, wake_sender: Callable[[], None]) -> int:
-    """Patients left waiting for their guide past the answer time are raised again in the staff chat."""
-    raised = await database.run(desk.raise_overdue)
-    if raised:
-        log.warning("raised %d unanswered conversation(s) again", raised)
-        wake_sender()
-    return raised
+async def raise_unacknowledged_alerts(service: SchedulerService) -> None:
+    await service.sweep_alerts()
 
 
-def build_scheduler(
-    coach: Coach,
-    database: Database,
-    alert_repeat: timedelta,
-    wake_sender: Callable[[], None],
-    *,
-    desk: GuideDesk | None = None,
-) -> AsyncIOScheduler:
+async def sweep_broadcasts(service: SchedulerService) -> None:
+    await service.sweep_broadcasts()
+
+
+async def run_periodic(service: SchedulerService, job_id: str) -> None:
+    await service.run_periodic(job_id)
+
+
+JOBS = (
+    ("scheduler-lease", renew_lease, LEASE_SECONDS),
+    ("due-sweep", sweep_due, DUE_SWEEP_SECONDS),
+    ("safety-sweep", raise_unacknowledged_alerts, SAFETY_SWEEP_SECONDS),
+    ("broadcast-sweep", sweep_broadcasts, BROADCAST_SWEEP_SECONDS),
+)
+
+
+def periodic_sweeps(coach: Coach) -> tuple[Periodic, ...]:
+    """The sweeps of the questionnaires (tell each patient once a check-in is ready) and of the
+    guides' tickets (raise conversations left unanswered), run by the lease holder only."""
+    sweeps = [Periodic("questionnaire-sweep", QUESTIONNAIRE_SWEEP_SECONDS, coach.announce_due_questionnaires)]
+    if coach.desk is not None:
+        sweeps.append(Periodic("ticket-sweep", TICKET_SWEEP_SECONDS, coach.desk.raise_overdue))
+    return tuple(sweeps)
+
+
+def build_scheduler(service: SchedulerService) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        raise_unacknowledged_alerts,
-        "interval",
-        seconds=SAFETY_SWEEP_SECONDS,
-        args=(coach, database, alert_repeat, wake_sender),
-        id="safety-sweep",
-        replace_existing=True,
-        coalesce=True,  # after downtime, one sweep catches everything up
-        max_instances=1,
-        misfire_grace_time=SAFETY_SWEEP_SECONDS,
-    )
-    scheduler.add_job(
-        announce_due_questionnaires,
-        "interval",
-        seconds=QUESTIONNAIRE_SWEEP_SECONDS,
-        args=(coach, database, wake_sender),
-        id="questionnaire-sweep",
-        replace_existing=True,
-        coalesce=True,  # after downtime one sweep is enough: each occasion is announced once anyway
-        max_instances=1,  # a slow sweep is never run twice at once
-        misfire_grace_time=QUESTIONNAIRE_SWEEP_SECONDS,  # a sweep missed by more than a period is skipped
-    )
-    if desk is not None:
+    for job_id, job, seconds in JOBS:
         scheduler.add_job(
-            raise_overdue_tickets,
+            job,
             "interval",
-            seconds=TICKET_SWEEP_SECONDS,
-            args=(desk, database, wake_sender),
-            id="ticket-sweep",
+            seconds=seconds,
+            args=(service,),
+            id=job_id,
             replace_existing=True,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=TICKET_SWEEP_SECONDS,
+            misfire_grace_time=seconds,
+        )
+    for periodic in service.periodic:  # more sweeps under the same lease (questionnaires, tickets)
+        scheduler.add_job(
+            run_periodic,
+            "interval",
+            seconds=periodic.seconds,
+            args=(service, periodic.job_id),
+            id=periodic.job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=periodic.seconds,
         )
     return scheduler

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -25,6 +25,8 @@ class Patient(SQLModel, table=True):
     consented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    arm: str | None = Field(default=None, max_length=32, index=True)  # trial arm, once randomised
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # last message or tap from them
 
 
 class DialogState(SQLModel, table=True):
@@ -80,7 +82,7 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=16)  # message | edit
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     priority: int = 20
-    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|blocked
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|blocked|cancelled|in_doubt
     attempts: int = 0
     not_before: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -244,3 +246,55 @@ class ClinicalNote(SQLModel, table=True):
     staff_id: int = Field(sa_type=BigInteger)
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DueEvent(SQLModel, table=True):
+    """Something due for one patient at a moment: a lesson release, a nudge, a reminder, a check-in.
+
+    Computed from the programme timetable in the patient's time zone (`dialogs/due.py`); the
+    scheduler's sweep turns each into one engine event, and marks it done in that transaction.
+    """
+
+    __tablename__ = "due_event"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "kind", "key", name="uq_due_event_patient_kind_key"),
+        Index("ix_due_event_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    kind: str = Field(max_length=32)
+    key: str = Field(max_length=64)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=16)  # pending | done | cancelled
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Who may run the scheduler now: one row per lease, renewed by its holder, taken over once expired."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=128)
+    acquired_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Broadcast(SQLModel, table=True):
+    """A message from the coordinators to many patients; its recipients become outbox rows at once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int = Field(sa_type=BigInteger)  # staff Telegram id; 0 from the command line
+    audience: str = Field(max_length=64)  # everyone | arm:<arm> | lesson:<n> | inactive:<days>
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    quiet_hours: bool = False  # hold each patient's message until their quiet hours end
+    status: str = Field(default="draft", max_length=16, index=True)  # draft|scheduled|sending|done|cancelled
+    report_chat_id: int | None = Field(default=None, sa_type=BigInteger)  # where progress goes
+    total: int = 0
+    reported: int = 0  # how many were finished when progress was last reported
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

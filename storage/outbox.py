@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import or_, update
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage, Patient
@@ -35,6 +36,7 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    priority: int = Priority.INTERACTIVE
 
 
 def enqueue(
@@ -70,9 +72,17 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     A chat's first message is the one with the lowest (priority, id) still to be sent; while it
     is in flight or waiting to be retried, nothing else is sent to that chat, so messages
     arrive in order. Messages timed for later wait for their time without holding anyone up.
+    A message for a patient's topic in the staff chat waits while that topic is being created,
+    without holding up the rest of the staff chat.
     """
-    rows = session.exec(
-        select(OutboxMessage)
+    rows = session.execute(
+        select_columns(
+            col(OutboxMessage.id),
+            col(OutboxMessage.chat_id),
+            col(OutboxMessage.not_before),
+            col(OutboxMessage.status),
+            col(OutboxMessage.payload),
+        )
         .where(
             col(OutboxMessage.status).in_(("pending", "sending")),
             # Messages timed for later (a reminder, a breathing cue) neither block nor fill the scan;
@@ -88,41 +98,63 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         .limit(SCAN)
     ).all()
     seen: set[int] = set()
-    claimed: list[Claimed] = []
-    for row in rows:
-        if row.chat_id in seen:
+    chosen: dict[int, dict[str, Any]] = {}
+    cancelled: list[int] = []
+    for row_id, chat_id, not_before, _status, stored in rows:
+        if chat_id in seen:
             continue
-        thread = _topic_thread(session, row)
+        thread = _topic_thread(session, stored)
         if thread == "wait":
             continue  # its patient's topic is being created: that row goes first, and nothing else waits
-        seen.add(row.chat_id)
-        if row.not_before > now:  # in flight (leased), waiting for a retry, or timed for later
+        seen.add(chat_id)
+        if not_before > now:  # in flight (leased), waiting for a retry, or timed for later
             continue
-        assert row.id is not None
-        payload = dict(row.payload)
+        assert row_id is not None
+        payload = dict(stored)
         if "message_ref" in payload:  # an edit of a message sent earlier from this outbox
             named = session.get(OutboxMessage, payload["message_ref"])
             if named is None or named.status in ("failed", "blocked", "cancelled"):
-                row.status = "cancelled"
-                session.add(row)
+                cancelled.append(row_id)
                 continue
             if named.telegram_message_id is None:
                 continue  # not sent yet: it goes first
             payload["message_id"] = named.telegram_message_id
         if "topic_of" in payload:
             payload["thread_id"] = thread
-        row.status = "sending"
-        row.not_before = now + LEASE
-        session.add(row)
-        claimed.append(Claimed(row.id, row.chat_id, row.patient_id, row.kind, payload, row.attempts, row.created_at))
-        if len(claimed) >= limit:
+        chosen[row_id] = payload
+        if len(chosen) >= limit:
             break
-    return claimed
+    if cancelled:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(cancelled)).values(status="cancelled"))
+    if not chosen:
+        return []
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(list(chosen)))
+        .values(status="sending", not_before=now + LEASE)
+    )
+    details = session.execute(
+        select_columns(
+            col(OutboxMessage.id),
+            col(OutboxMessage.chat_id),
+            col(OutboxMessage.patient_id),
+            col(OutboxMessage.kind),
+            col(OutboxMessage.attempts),
+            col(OutboxMessage.created_at),
+            col(OutboxMessage.priority),
+        ).where(col(OutboxMessage.id).in_(list(chosen)))
+    ).all()
+    by_id = {d[0]: d for d in details}
+    return [
+        Claimed(row_id, by_id[row_id][1], by_id[row_id][2], by_id[row_id][3], payload, by_id[row_id][4],
+                by_id[row_id][5], by_id[row_id][6])
+        for row_id, payload in chosen.items()
+    ]  # fmt: skip
 
 
-def _topic_thread(session: Session, row: OutboxMessage) -> Thread:
+def _topic_thread(session: Session, payload: dict[str, Any]) -> Thread:
     """For a row meant for a patient's topic: the topic's thread ("wait" while it is created)."""
-    patient_id = row.payload.get("topic_of")
+    patient_id = payload.get("topic_of")
     return None if patient_id is None else thread_for_patient(session, int(patient_id))
 
 
@@ -187,3 +219,21 @@ def next_due(session: Session) -> datetime | None:
         .limit(1)
     ).first()
     return row
+
+
+def recover_in_flight(session: Session, now: datetime) -> tuple[int, int]:
+    """After the sender before us died: messages it had claimed but not reported on.
+
+    Whether Telegram got them cannot be known. A conversation message is sent again (at least
+    once: a patient must not miss a step). A broadcast message is not (at most once: nobody gets a
+    newsletter twice); it is counted `in_doubt` in the broadcast's summary. Returns (again, in doubt).
+    """
+    doubtful = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == "sending", col(OutboxMessage.priority) >= int(Priority.BROADCAST))
+        .values(status="in_doubt", error="the sender stopped while sending this")
+    )
+    again = session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.status) == "sending").values(status="pending", not_before=now)
+    )
+    return int(again.rowcount), int(doubtful.rowcount)  # type: ignore[attr-defined]

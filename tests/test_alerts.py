@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import col, select
 
 from paincoach.clock import ManualClock
-from scheduler.jobs import SAFETY_SWEEP_SECONDS, build_scheduler, raise_unacknowledged_alerts
+from scheduler.jobs import SAFETY_SWEEP_SECONDS, build_scheduler
 from storage.database import Database
 from storage.models import Alert, AuditEvent
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, tap, walk_until
@@ -65,7 +66,7 @@ async def test_crisis_words_in_a_reflection_alert_the_guides_who_acknowledge(
 
         # Nobody acknowledges for a while: the alert is raised again.
         clock.advance(timedelta(minutes=settings.alert_repeat_minutes + 1))
-        assert await raise_unacknowledged_alerts(coach.coach, coach.database, timedelta(minutes=15), coach.sender.wake)
+        assert await coach.service.sweep_alerts()
         again = await staff.wait_for_text("raised again, 2×")
         assert again.message_id != alert.message_id
 
@@ -79,9 +80,7 @@ async def test_crisis_words_in_a_reflection_alert_the_guides_who_acknowledge(
         assert acknowledged.buttons == []
 
         clock.advance(timedelta(hours=2))
-        assert not await raise_unacknowledged_alerts(
-            coach.coach, coach.database, timedelta(minutes=15), coach.sender.wake
-        ), "an acknowledged alert stays quiet"
+        assert not await coach.service.sweep_alerts(), "an acknowledged alert stays quiet"
 
     alerts, actions = stored(settings.database_url)
     assert len(alerts) == 1
@@ -135,7 +134,7 @@ async def test_the_safety_message_goes_ahead_of_messages_already_waiting(
 
 
 def test_the_safety_sweep_is_scheduled_to_catch_up_once_after_downtime(tmp_path: Path) -> None:
-    scheduler = build_scheduler(None, None, timedelta(minutes=15), lambda: None)  # type: ignore[arg-type]
+    scheduler = build_scheduler(SimpleNamespace(periodic=()))  # type: ignore[arg-type]
     job = scheduler.get_job("safety-sweep")
     assert job is not None
     assert job.coalesce

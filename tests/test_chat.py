@@ -33,7 +33,7 @@ def test_run_without_a_token_opens_the_terminal_chat(tmp_path: Path) -> None:
 
 
 def test_a_patient_can_consent_and_start_lesson_one_in_the_terminal(tmp_path: Path) -> None:
-    taps = "\n".join(["1", "1", "3", "1", "1", "1", "1", "1"])
+    taps = "\n".join(["1", "1", "3", "1", "1", "1", "1", "1", "1"])
     result = run_cli(["chat", "--fresh"], taps + "\n/help\n/lesson\nhello there\n/nonsense\n", tmp_path)
     out = result.stdout
     assert result.returncode == 0, result.stderr
@@ -47,7 +47,7 @@ def test_a_patient_can_consent_and_start_lesson_one_in_the_terminal(tmp_path: Pa
 
 def test_the_terminal_chat_remembers_where_the_patient_was(tmp_path: Path) -> None:
     # the menu after consent offers the baseline check-in first ([1]) and lesson 1 second ([2])
-    run_cli(["chat", "--fresh"], "1\n1\n5\n1\n1\n1\n1\n2\n", tmp_path)
+    run_cli(["chat", "--fresh"], "1\n1\n5\n1\n1\n1\n1\n1\n2\n", tmp_path)
     again = run_cli(["chat"], "/lesson\n", tmp_path)
     assert "Welcome back" in again.stdout
     assert "Continue lesson 1" in again.stdout

@@ -40,10 +40,12 @@ async def walk_to_button(user: FakeUser, telegram: FakeTelegram, label: str, lim
 
 
 def label_with(user: FakeUser, part: str) -> str:
-    for row in last(user).buttons:
-        for text, _ in row:
-            if part.lower() in text.lower():
-                return text
+    """A button of the latest message offering one (a scheduled message may have come in since)."""
+    for message in reversed(user.messages[-3:]):
+        for row in message.buttons:
+            for text, _ in row:
+                if part.lower() in text.lower():
+                    return text
     raise AssertionError(f"no button with {part!r} in {last(user).buttons}")
 
 
@@ -96,7 +98,7 @@ async def test_a_patient_walks_from_start_through_consent_and_all_of_lesson_one(
     commands = telegram.calls_of("setMyCommands")
     assert commands, "the command menu is set at start-up"
     assert {c["command"] for c in commands[0].params["commands"]} == {
-        "start", "lesson", "menu", "progress", "tools", "resources", "guide", "help", "stop"
+        "start", "lesson", "menu", "progress", "tools", "resources", "reminders", "guide", "help", "stop"
     }  # fmt: skip
 
 

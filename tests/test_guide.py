@@ -14,7 +14,6 @@ from sqlmodel import col, select
 
 from paincoach.app import TelegramCoach
 from paincoach.clock import ManualClock
-from scheduler.jobs import raise_overdue_tickets
 from storage.database import Database
 from storage.models import AuditEvent, ClinicalNote, StaffContact, Ticket
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, tap
@@ -320,7 +319,7 @@ async def test_an_unanswered_message_is_raised_again(telegram: FakeTelegram, tmp
         assert desk is not None
 
         async def sweep() -> int:
-            raised = await raise_overdue_tickets(desk, coach.database, coach.sender.wake)
+            raised = await coach.service.run_periodic("ticket-sweep")
             await settle(telegram)
             return raised
 

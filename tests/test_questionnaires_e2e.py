@@ -8,15 +8,17 @@ import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import Session, col, select
 
 from dialogs.events import Start, Text
+from paincoach.app import TelegramCoach
 from paincoach.clock import ManualClock
 from paincoach.coach import make_coach
 from paincoach.settings import Settings
-from scheduler.jobs import QUESTIONNAIRE_SWEEP_SECONDS, build_scheduler, raise_unacknowledged_alerts
+from scheduler.jobs import QUESTIONNAIRE_SWEEP_SECONDS, build_scheduler, periodic_sweeps
 from storage import outbox, results
 from storage.database import Database
 from storage.models import Alert, AuditEvent, CareFlag, DialogState, Patient, QuestionnaireResult
@@ -121,11 +123,9 @@ async def test_item_9_several_days_is_a_review_alert_raised_again_until_acknowle
         alert = await staff.wait_for_text("Review within one working day")
         clock.advance(timedelta(minutes=settings.alert_repeat_minutes + 1))
         repeat = timedelta(minutes=settings.alert_repeat_minutes)
-        assert await raise_unacknowledged_alerts(coach.coach, coach.database, repeat, coach.sender.wake) == 0, (
-            "not every few minutes: within one working day"
-        )
+        assert await raise_again(coach, repeat) == 0, "not every few minutes: within one working day"
         clock.advance(timedelta(hours=settings.review_alert_repeat_hours))
-        assert await raise_unacknowledged_alerts(coach.coach, coach.database, repeat, coach.sender.wake) == 1
+        assert await raise_again(coach, repeat) == 1
         again = await staff.wait_for_text("raised again, 2×")
         assert again.message_id != alert.message_id
     assert "alert_raised_again" in audit_actions(settings.database_url)
@@ -320,13 +320,21 @@ async def test_a_severe_result_flags_the_patient_and_a_guide_marks_it_reviewed(
     assert actions.index("care_flag_raised") < actions.index("care_flag_reviewed")
 
 
+async def raise_again(coach: TelegramCoach, repeat: timedelta) -> int:
+    """What the safety sweep does: raise again the alerts nobody acknowledged within `repeat`."""
+    raised = await coach.database.run(coach.coach.raise_unacknowledged, repeat)
+    coach.sender.wake()
+    return raised
+
+
 def flag_date(session: Session) -> str:
     row = session.exec(select(CareFlag)).one()
     return f"{row.created_at:%Y-%m-%d}"
 
 
 def test_the_check_in_sweep_is_scheduled_on_purpose() -> None:
-    scheduler = build_scheduler(None, None, timedelta(minutes=15), lambda: None)  # type: ignore[arg-type]
+    coach = SimpleNamespace(announce_due_questionnaires=lambda: 0, desk=None)
+    scheduler = build_scheduler(SimpleNamespace(periodic=periodic_sweeps(coach)))  # type: ignore[arg-type]
     job = scheduler.get_job("questionnaire-sweep")
     assert job is not None
     assert job.coalesce
