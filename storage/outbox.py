@@ -166,6 +166,18 @@ def mark_sent(session: Session, message_id: int, telegram_message_id: int | None
     )
 
 
+def mark_all_sent(session: Session, sent: list[tuple[int, int | None]], now: datetime) -> None:
+    """Many messages delivered: (outbox id, Telegram message id) each, in one statement."""
+    if sent:
+        session.execute(
+            update(OutboxMessage),
+            [
+                {"id": row_id, "status": "sent", "sent_at": now, "telegram_message_id": message_id, "error": None}
+                for row_id, message_id in sent
+            ],
+        )
+
+
 def retry_at(session: Session, message_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
     values: dict[str, Any] = {"status": "pending", "not_before": at, "error": error[:200]}
     if count_attempt:
