@@ -37,7 +37,13 @@ def backoff(attempts: int) -> float:
 
 
 class RateLimiter:
-    """A token bucket: at most `rate` sends a second, in bursts of at most `burst`."""
+    """A token bucket: at most `rate` bulk sends a second, in bursts of at most `burst`.
+
+    Telegram's ceiling of about 30 messages a second is for bulk messages. Replies to what a
+    patient just did, and risk alerts, never wait for a token (`spend`), but they use one, going
+    into debt if need be: bulk sending (`acquire`) then waits until the debt is paid, so replies
+    take their share of the ceiling first. A 429 pause holds everyone.
+    """
 
     def __init__(self, rate: float, burst: int | None = None) -> None:
         self.rate = rate
@@ -49,14 +55,26 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
+    async def spend(self) -> None:
+        """Use a token without waiting for one (a reply, an alert): only a 429 pause holds it."""
+        now = time.monotonic()
+        if now < self.paused_until:
+            await asyncio.sleep(self.paused_until - now)
+            now = time.monotonic()
+        self._refill(now)
+        self.tokens = max(self.tokens - 1, -self.rate)  # at most a second's worth of debt
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
     async def acquire(self) -> None:
         while True:
             now = time.monotonic()
             if now < self.paused_until:
                 await asyncio.sleep(self.paused_until - now)
                 continue
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
+            self._refill(now)
             if self.tokens >= 1:
                 self.tokens -= 1
                 return
@@ -129,7 +147,10 @@ class Sender:
             async with gate:
                 if message.priority >= Priority.BROADCAST:
                     await self._pace(message.chat_id)
-                await self.limiter.acquire()
+                if message.priority >= Priority.SCHEDULED:  # reminders, releases, broadcasts: bulk
+                    await self.limiter.acquire()
+                else:  # a reply to the patient, or a risk alert: counted, never kept waiting
+                    await self.limiter.spend()
                 delivery = await self._deliver(message)
                 self._last_sent[message.chat_id] = time.monotonic()
                 if isinstance(delivery, RetryAfter):

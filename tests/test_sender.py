@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot.sender import Sender, backoff
+from bot.sender import RateLimiter, Sender, backoff
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient
 from paincoach.clock import ManualClock
 from storage import outbox
@@ -128,3 +128,43 @@ async def test_transient_failures_are_given_up_after_a_day(database: Database) -
     clock.advance(timedelta(hours=25))
     await sender.drain()
     assert statuses(database)["old"] == "failed"
+
+
+async def test_replies_and_alerts_never_wait_for_the_bulk_rate_but_use_it_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr("bot.sender.asyncio.sleep", sleep)
+    limiter = RateLimiter(rate=2, burst=1)
+    for _ in range(5):
+        await limiter.spend()  # replies to patients and risk alerts
+    assert slept == [], "a reply never waits for the bucket"
+    assert limiter.tokens < 0, "but it is counted, so bulk sending makes room for it"
+
+    class Waited(Exception):
+        pass
+
+    async def wait(seconds: float) -> None:
+        raise Waited(seconds)
+
+    monkeypatch.setattr("bot.sender.asyncio.sleep", wait)
+    with pytest.raises(Waited):
+        await limiter.acquire()  # a broadcast message waits until the replies' share is paid back
+
+
+async def test_a_round_of_replies_to_many_patients_is_not_held_to_the_bulk_rate(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    for chat in range(1, 6):
+        queue(database, clock, chat, f"reply to {chat}")
+
+    async def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"a reply waited {seconds:.2f} s for the rate limiter")
+
+    sender = Sender(database, telegram, clock, rate=1.0)
+    monkeypatch.setattr("bot.sender.asyncio.sleep", no_sleep)
+    assert await sender.send_due() == 5
+    assert sorted(telegram.delivered) == [1, 2, 3, 4, 5]
