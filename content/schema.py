@@ -400,6 +400,7 @@ class QuestionnaireOccasion(Strict):
     until_day: int | None = Field(default=None, ge=0)
     give: tuple[str, ...] = Field(min_length=1)
     open_days: int | None = Field(default=None, ge=1)
+    remind_after_days: int | None = Field(default=3, ge=1)  # one gentle reminder if not done by then
 
     @model_validator(mode="after")
     def _repeat(self) -> QuestionnaireOccasion:

@@ -76,6 +76,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "command_stop": frozenset(),
     # questionnaires, results and the check-in (issue 4)
     "menu_checkin_start": frozenset({"count"}),
+    "checkin_reminder": frozenset({"count"}),
     "menu_checkin_note": frozenset(),
     "menu_checkin_continue": frozenset({"number", "total"}),
     "checkin_paused": frozenset({"name", "number", "total"}),

@@ -964,6 +964,19 @@ class _Turn:
         text = self.ui("checkin_ready", count=len(ready.remaining))
         self.actions.append(Send(text, (Button(label, READY + event.key),), at=self.now))
 
+    def remind_checkin(self, event: Due) -> None:
+        """A check-in announced days ago and not done yet: one gentle reminder, with the same Start button."""
+        ready = next((d for d in self.due_now() if d.occasion.key == event.key), None)
+        survey = self.state.survey
+        if ready is None or (survey is not None and survey.occasion == event.key):
+            return
+        if not occasions.needs_reminder(ready, local_date(self.now, self.state.timezone), self.state.announced):
+            return
+        self.state = replace(self.state, announced=(*self.state.announced, occasions.reminded_key(event.key)))
+        label = plain(self.ui("checkin_start"))
+        text = self.ui("checkin_reminder", count=len(ready.remaining))
+        self.actions.append(Send(text, (Button(label, READY + event.key),), at=self.now))
+
     def start_when_ready(self, key: str, message_id: int | None) -> None:
         """Start on "your check-in is ready": works whenever tapped, unless that check-in is done."""
         survey = self.state.survey
@@ -1133,6 +1146,8 @@ class _Turn:
             self.on_timetable(event)
         elif event.kind == "questionnaire":
             self.announce_checkin(event)
+        elif event.kind == "questionnaire_overdue":
+            self.remind_checkin(event)
 
     def on_timetable(self, event: Due) -> None:
         """A timed message from the timetable: sent only if it still applies; it never moves the

@@ -18,6 +18,7 @@ class Occasion:
     day: int  # days from consent
     give: tuple[str, ...]
     open_days: int | None  # None: stays on offer until done
+    remind_after: int | None = None  # days after it opens for one reminder, if it is not done
 
     def is_open(self, day: int) -> bool:
         return self.day <= day and (self.open_days is None or day < self.day + self.open_days)
@@ -35,11 +36,28 @@ def occasions(program: Program) -> list[Occasion]:
     found: list[Occasion] = []
     for spec in program.questionnaires:
         if spec.every is None or spec.until_day is None:
-            found.append(Occasion(spec.id, spec.day, spec.give, spec.open_days))
+            found.append(Occasion(spec.id, spec.day, spec.give, spec.open_days, spec.remind_after_days))
             continue
         for number, day in enumerate(range(spec.day, spec.until_day + 1, spec.every), start=1):
-            found.append(Occasion(f"{spec.id}-{number}", day, spec.give, spec.open_days))
+            found.append(Occasion(f"{spec.id}-{number}", day, spec.give, spec.open_days, spec.remind_after_days))
     return sorted(found, key=lambda o: o.day)
+
+
+def reminded_key(occasion: str) -> str:
+    """How `announced` records that the patient was reminded of an occasion not yet done."""
+    return f"{occasion}/reminded"
+
+
+def needs_reminder(due: DueOccasion, today: date, announced: Iterable[str]) -> bool:
+    """Announced, not done, open for `remind_after` days or more, and not reminded yet."""
+    told = set(announced)
+    after = due.occasion.remind_after
+    return (
+        after is not None
+        and due.occasion.key in told
+        and reminded_key(due.occasion.key) not in told
+        and today >= due.opened_on + timedelta(days=after)
+    )
 
 
 def done_key(occasion: str, questionnaire: str) -> str:

@@ -31,7 +31,8 @@ from dialogs.actions import (
 from dialogs.due import is_quiet, needs_new_plan, plan, quiet_ends
 from dialogs.engine import handle
 from dialogs.events import Due, Event
-from dialogs.occasions import due
+from dialogs.occasions import due, needs_reminder
+from dialogs.programme import local_date
 from dialogs.state import Status
 from paincoach import charts
 from paincoach.clock import Clock
@@ -341,27 +342,35 @@ class Coach:
     # -- questionnaires and stepped care -------------------------------------------------------
 
     def announce_due_questionnaires(self) -> int:
-        """Tell each active patient once that a check-in is ready (engine event Due); returns how many."""
+        """Tell each active patient once that a check-in is ready, and remind them once if it is still not
+        done after a few days (engine events Due), outside their quiet hours; returns how many."""
         now = self.clock.now()
-        waiting: list[tuple[int, str]] = []
+        waiting: list[tuple[int, Due]] = []
         with self.database.transaction() as session:
             patients = session.exec(
                 select(Patient).where(col(Patient.status) == Status.ACTIVE.value, col(Patient.unreachable_at).is_(None))
             ).all()
             for patient in patients:
+                if patient.id is None or is_quiet(now, patient.timezone, self.content.program.schedule):
+                    continue  # told at a later sweep, once their quiet hours are over
                 state, _ = load_state(session, patient)
                 in_progress = state.survey.occasion if state.survey else None
+                today = local_date(now, state.timezone)
                 for occasion in due(self.content.program, state.consented_at, state.timezone, now, state.surveys_done):
                     key = occasion.occasion.key
-                    if key not in state.announced and key != in_progress and patient.id is not None:
-                        waiting.append((patient.id, key))
+                    if key == in_progress:
+                        continue
+                    if key not in state.announced:
+                        waiting.append((patient.id, Due("questionnaire", key)))
+                    elif needs_reminder(occasion, today, state.announced):
+                        waiting.append((patient.id, Due("questionnaire_overdue", key)))
         told = 0
-        for patient_id, key in waiting:
+        for patient_id, event in waiting:
             try:
-                self.handle_for_patient(patient_id, Due("questionnaire", key))
+                self.handle_for_patient(patient_id, event)
                 told += 1
             except Exception:  # one patient's problem must not keep the others from hearing
-                log.exception("telling patient %d that check-in %s is ready failed", patient_id, key)
+                log.exception("telling patient %d about check-in %s failed", patient_id, event.key)
         return told
 
     def review_flag(self, flag_id: int, staff_id: int, staff_name: str, message_id: int | None) -> str | None:

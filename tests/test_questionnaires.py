@@ -267,3 +267,37 @@ def test_lesson_with_no_lesson_open_shows_the_menu_with_the_due_check_in(content
     patient.state = replace(patient.state, lessons_done=(1, 2), lesson_place=None)
     patient.command("lesson")
     assert "check-in" in patient.labels()[0].lower(), "the weekly check-in, offered first"
+
+
+def test_a_check_in_not_done_after_three_days_is_reminded_once(content: Content) -> None:
+    patient = EnginePatient(content)
+    onboard(patient)
+    walk_baseline(patient, phq9=[1] * 9)
+    patient.now = NOW + timedelta(days=7, hours=1)
+    patient.do(Due("questionnaire_overdue", "week-1"))
+    assert patient.actions == (), "not announced yet: nothing to remind of"
+    patient.do(Due("questionnaire", "week-1"))
+    patient.now = NOW + timedelta(days=9, hours=1)
+    patient.do(Due("questionnaire_overdue", "week-1"))
+    assert patient.actions == (), "two days on: too soon to remind"
+    patient.now = NOW + timedelta(days=10, hours=1)
+    patient.do(Due("questionnaire_overdue", "week-1"))
+    reminder = patient.sends[0]
+    assert "still waiting for you" in plain(reminder.text)
+    assert reminder.buttons[0].data == "checkin:week-1", "the same Start button"
+    assert reminder.at is not None, "a timed message, not a reply"
+    patient.do(Due("questionnaire_overdue", "week-1"))
+    assert patient.actions == (), "reminded once"
+    patient.message_id += 1
+    patient.do(Press("checkin:week-1", patient.message_id))
+    assert "1 of 9" in plain(patient.prompt().text)
+
+
+def test_a_check_in_done_before_its_reminder_is_not_reminded(content: Content) -> None:
+    patient = EnginePatient(content)
+    onboard(patient)
+    patient.do(Due("questionnaire", "baseline"))
+    walk_baseline(patient)
+    patient.now = NOW + timedelta(days=4)
+    patient.do(Due("questionnaire_overdue", "baseline"))
+    assert patient.actions == ()

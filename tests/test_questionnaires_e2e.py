@@ -360,3 +360,33 @@ def test_the_chart_is_a_png_with_one_panel_per_questionnaire() -> None:
     assert series_from_payload(json.loads(json.dumps(series_payload(series)))) == series, "stored as JSON, drawn later"
     height = int.from_bytes(two[20:24], "big")
     assert height > int.from_bytes(one[20:24], "big"), "a taller picture for two panels"
+
+
+async def test_a_check_in_waits_out_the_quiet_hours_and_is_reminded_once_if_left(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    clock = ManualClock()  # Monday 09:00 in London, the patient's time zone
+    settings = settings_for(telegram, tmp_path)
+    user = telegram.user(5106)
+    async with running_coach(settings, clock) as coach:
+        await onboard(user, telegram)
+
+        async def sweep() -> int:
+            told = await coach.database.run(coach.coach.announce_due_questionnaires)
+            coach.sender.wake()
+            return told
+
+        clock.advance(timedelta(hours=13))  # 22:00: quiet hours
+        assert await sweep() == 0, "nothing in the quiet hours"
+        clock.advance(timedelta(hours=11))  # Tuesday 09:00
+        assert await sweep() == 1
+        await user.wait_for_text("Your check-in is ready")
+        clock.advance(timedelta(days=1))
+        assert await sweep() == 0, "too soon for a reminder"
+        clock.advance(timedelta(days=1))  # Thursday: three days since it opened
+        assert await sweep() == 1
+        reminder = await user.wait_for_text("still waiting for you")
+        assert reminder.labels == ["Start my check-in"]
+        assert await sweep() == 0, "reminded once"
+        await tap(user, telegram, "Start my check-in")
+        assert "1 of 9" in last(user).text
