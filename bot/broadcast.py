@@ -4,7 +4,8 @@
     Hello {{ code }}, ...
 
 The first line names the audience and options, the message follows. Who may broadcast is a
-callable given from outside (who is a coordinator is the staff module's business).
+callable given from outside, run on the database thread (who is a coordinator is the staff
+module's business: storage.staff.has_role(session, user_id, "coordinator")).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class BroadcastHandlers:
     async def _on_broadcast(self, message: Message) -> None:
         thread = message.message_thread_id
         user = message.from_user
-        if user is None or not self.may_broadcast(user.id):
+        if user is None or not await self.database.run(self.may_broadcast, user.id):
             await self.database.run(self._post, self._ui("staff_broadcast_not_allowed"), None, thread)
             return
         request = parse_request(message.text or "")
@@ -161,7 +162,7 @@ class BroadcastHandlers:
         if not in_staff_chat or not number.isdigit():
             await answer_quietly(query)
             return
-        if not self.may_broadcast(query.from_user.id):
+        if not await self.database.run(self.may_broadcast, query.from_user.id):
             await answer_quietly(query, plain(self._ui("staff_broadcast_not_allowed")))
             return
         broadcast_id = int(number)
