@@ -94,8 +94,7 @@ def test_an_audience_chooses_who_gets_it_and_each_message_is_personal(database: 
     draft = desk.draft(
         created_by=1, audience="arm:coach", text="Hello {{ code }}, you reached lesson {{ lesson_reached }} <b>&</b>"
     )
-    assert draft.preview == "Hello P-00001, you reached lesson 2 <b>&amp;</b>"[:0] + draft.preview
-    assert draft.preview.startswith("Hello P-00001, you reached lesson 2")
+    assert draft.preview == "Hello P-00001, you reached lesson 2 <b>&</b>", "as the first of them will read it"
 
     for bad, why in (
         ("{{ name }}", "mistake"),
@@ -125,13 +124,11 @@ def test_a_broadcast_starts_at_its_time_and_can_wait_for_quiet_hours(database: D
     assert desk.start_due() == 0, "started once"
     with database.transaction() as session:
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.cue_group == f"broadcast:{later.id}")).all()
-        waits = {row.payload["text"]: row.not_before for row in rows}
         assert sorted(row.chat_id for row in rows) == [FIRST_PATIENT + 1, FIRST_PATIENT + 2]
         assert {row.priority for row in rows} == {int(Priority.BROADCAST)}
         by_chat = {row.chat_id: row.not_before for row in rows}
         assert by_chat[FIRST_PATIENT + 1] == datetime(2026, 3, 3, 8, 0, tzinfo=UTC), "London: at 08:00 local"
         assert by_chat[FIRST_PATIENT + 2] == clock.now(), "Sydney: now"
-        assert waits
         assert session.get(Broadcast, unconfirmed.id).status == "draft"  # type: ignore[union-attr]
 
 
