@@ -4,7 +4,8 @@
     Hello {{ code }}, ...
 
 The first line names the audience and options, the message follows. Who may broadcast is a
-callable given from outside (who is a coordinator is the staff module's business).
+callable given from outside, run on the database thread (who is a coordinator is the staff
+module's business: storage.staff.has_role(session, user_id, "coordinator")).
 """
 
 from __future__ import annotations

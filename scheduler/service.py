@@ -51,13 +51,12 @@ def holder_name() -> str:
 
 def holder_is_gone(holder: str) -> bool:
     """Is the process named `holder` known to be dead? Only a process on this machine can be
-    checked: one with our own process id (an earlier life of ours), or no process with its id."""
+    checked: no process has its id any more. (Containers sharing a host name must not share a
+    process id space with different ones; give each its own host name.)"""
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
         return False
-    if int(pid) == os.getpid():
-        return True  # the same id cannot belong to two living processes, so that one is gone
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -49,7 +49,9 @@ async def settle(telegram: FakeTelegram) -> None:
 
 
 async def tap(user: FakeUser, telegram: FakeTelegram, label: str) -> str:
-    query = user.press(label)
+    """Tap `label` on the latest message that has it (a scheduled message may have come in since)."""
+    has = [m for m in user.messages if any(label in (text, data) for row in m.buttons for text, data in row)]
+    query = user.press(label, message_id=has[-1].message_id if has else None)
     await user.wait_answered(query)
     await settle(telegram)
     return query

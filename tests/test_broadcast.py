@@ -5,6 +5,7 @@ API that answers 429 whenever its rate is exceeded, also when that process is SI
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import suppress
@@ -21,7 +22,7 @@ from bot.telegram import AiogramTransport, make_bot
 from content.schema import Content
 from paincoach.broadcasts import BroadcastDesk, BroadcastError
 from paincoach.clock import ManualClock, SystemClock
-from scheduler.service import SchedulerService
+from scheduler.service import SchedulerService, holder_name
 from storage.database import Database
 from storage.models import Broadcast, DialogState, OutboxMessage, Patient
 from storage.outbox import Priority
@@ -93,8 +94,7 @@ def test_an_audience_chooses_who_gets_it_and_each_message_is_personal(database: 
     draft = desk.draft(
         created_by=1, audience="arm:coach", text="Hello {{ code }}, you reached lesson {{ lesson_reached }} <b>&</b>"
     )
-    assert draft.preview == "Hello P-00001, you reached lesson 2 <b>&amp;</b>"[:0] + draft.preview
-    assert draft.preview.startswith("Hello P-00001, you reached lesson 2")
+    assert draft.preview == "Hello P-00001, you reached lesson 2 <b>&</b>", "as the first of them will read it"
 
     for bad, why in (
         ("{{ name }}", "mistake"),
@@ -124,13 +124,11 @@ def test_a_broadcast_starts_at_its_time_and_can_wait_for_quiet_hours(database: D
     assert desk.start_due() == 0, "started once"
     with database.transaction() as session:
         rows = session.exec(select(OutboxMessage).where(OutboxMessage.cue_group == f"broadcast:{later.id}")).all()
-        waits = {row.payload["text"]: row.not_before for row in rows}
         assert sorted(row.chat_id for row in rows) == [FIRST_PATIENT + 1, FIRST_PATIENT + 2]
         assert {row.priority for row in rows} == {int(Priority.BROADCAST)}
         by_chat = {row.chat_id: row.not_before for row in rows}
         assert by_chat[FIRST_PATIENT + 1] == datetime(2026, 3, 3, 8, 0, tzinfo=UTC), "London: at 08:00 local"
         assert by_chat[FIRST_PATIENT + 2] == clock.now(), "Sydney: now"
-        assert waits
         assert session.get(Broadcast, unconfirmed.id).status == "draft"  # type: ignore[union-attr]
 
 
@@ -195,14 +193,19 @@ async def test_ten_thousand_recipients_each_get_the_broadcast_once_even_when_the
     staff = telegram.group(STAFF_CHAT, "Guides")
     telegram.rate_limit(per_chat_per_second=1, global_per_second=1000)
 
-    def scheduler(db: Database) -> tuple[SchedulerService, Bot]:
+    def scheduler(db: Database, holder: str) -> tuple[SchedulerService, Bot]:
         bot = make_bot(telegram.token, telegram.base_url)
         coach = make_coach(db, content, clock)
         sender = Sender(db, AiogramTransport(bot), clock, rate=1000, poll_interval=0.05)
         desk = BroadcastDesk(db, content, clock, staff_chat_id=STAFF_CHAT)
-        return SchedulerService(coach, db, sender, clock, alert_repeat=timedelta(minutes=15), broadcasts=desk), bot
+        service = SchedulerService(
+            coach, db, sender, clock, alert_repeat=timedelta(minutes=15), broadcasts=desk, holder=holder
+        )
+        return service, bot
 
-    first, first_bot = scheduler(database)
+    # The first scheduler is named as a process of this machine that no longer exists by the time
+    # the second looks (as after a crash), so the second may take over without waiting 20 s.
+    first, first_bot = scheduler(database, f"{socket.gethostname()}:{2**22 + 12345}:first")
     draft = first.broadcasts.draft(created_by=COORDINATOR, audience="everyone", text="News for {{ code }}")  # type: ignore[union-attr]
     assert draft.recipients == recipients
     assert first.broadcasts.confirm(draft.id)  # type: ignore[union-attr]
@@ -226,7 +229,7 @@ async def test_ten_thousand_recipients_each_get_the_broadcast_once_even_when_the
     first.active = False  # a dead process renews nothing and runs no sweeps
 
     second_db = Database(database.url)
-    second, second_bot = scheduler(second_db)
+    second, second_bot = scheduler(second_db, holder_name())
     assert await second.renew(), "the dead holder's lease is taken over at once"
     for _ in range(120):  # the scheduler's broadcast sweep
         await second.sweep_broadcasts()
