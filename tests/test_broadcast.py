@@ -267,3 +267,19 @@ async def test_ten_thousand_recipients_each_get_the_broadcast_once_even_when_the
     if in_doubt:
         assert f"{len(in_doubt)} not sure" in summary.text
     assert [m for m in staff.messages if "sent so far" in m.text], "progress was reported along the way"
+
+
+def test_only_coordinators_and_admins_may_broadcast(tmp_path: Path) -> None:
+    from paincoach.app import role_check
+    from storage.staff import ensure_admins, set_role
+    from tests.support import migrated
+
+    database = migrated(f"sqlite:///{tmp_path / 'roles.db'}")
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with database.transaction() as session:
+        ensure_admins(session, [1], now)
+        set_role(session, 2, "coordinator", 1, now)
+        set_role(session, 3, "guide", 1, now)
+    may_broadcast = role_check(database, "coordinator")
+    assert [may_broadcast(user) for user in (1, 2, 3, 4)] == [True, True, False, False]
+    database.dispose()
