@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from aiogram import F, Router
@@ -87,27 +88,23 @@ class StaffHandlers:
         return router
 
     async def on_reviewed(self, query: CallbackQuery) -> None:
-        in_staff_chat = query.message is not None and query.message.chat.id == self.staff_chat_id
-        flag_id = (query.data or "").removeprefix(REVIEWED)
-        if not in_staff_chat or not flag_id.isdigit():
-            await answer_quietly(query)
-            return
-        name = query.from_user.full_name or str(query.from_user.id)
-        message_id = query.message.message_id if query.message else None
-        answer = await self.database.run(self.coach.review_flag, int(flag_id), query.from_user.id, name, message_id)
-        if callable(self.wake_sender):
-            self.wake_sender()
-        await answer_quietly(query, answer)
+        await self._tap(query, REVIEWED, self.coach.review_flag)
 
     async def on_acknowledge(self, query: CallbackQuery) -> None:
+        await self._tap(query, ACK, self.coach.acknowledge)
+
+    async def _tap(
+        self, query: CallbackQuery, prefix: str, record: Callable[[int, int, str, int | None], str | None]
+    ) -> None:
+        """A tap on `<prefix><id>` in the staff chat (and only there): recorded, then answered."""
         in_staff_chat = query.message is not None and query.message.chat.id == self.staff_chat_id
-        alert_id = (query.data or "").removeprefix(ACK)
-        if not in_staff_chat or not alert_id.isdigit():
+        item_id = (query.data or "").removeprefix(prefix)
+        if not in_staff_chat or not item_id.isdigit():
             await answer_quietly(query)
             return
         name = query.from_user.full_name or str(query.from_user.id)
         message_id = query.message.message_id if query.message else None
-        answer = await self.database.run(self.coach.acknowledge, int(alert_id), query.from_user.id, name, message_id)
+        answer = await self.database.run(record, int(item_id), query.from_user.id, name, message_id)
         if callable(self.wake_sender):
             self.wake_sender()
         await answer_quietly(query, answer)

@@ -4,9 +4,10 @@ messages in one transaction. Every transport (Telegram, the terminal chat) goes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 ACK = "ack:"  # button data of an alert's Acknowledge button: ack:<alert id>
 REVIEWED = "reviewed:"  # button data of a stepped-care flag's Reviewed button: reviewed:<flag id>
 ATTEMPTS = 5  # tries when another worker changed the same patient at the same moment
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,16 @@ def priority_of(message: Send, *, scheduled: bool = False) -> Priority:
     if message.urgent:
         return Priority.URGENT
     return Priority.SCHEDULED if message.at or scheduled else Priority.INTERACTIVE
+
+
+def retrying(work: Callable[[], T]) -> T:
+    """Run one transaction's work, again if another worker changed the same patient meanwhile."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return work()
+        except (StateConflict, IntegrityError):
+            log.info("state changed under us; handling again (attempt %d)", attempt + 1)
+    raise RuntimeError("could not save the patient's state after several attempts")
 
 
 class Coach:
@@ -109,12 +121,7 @@ class Coach:
 
     def handle(self, person: Person, event: Event, update_id: int | None = None) -> Reply:
         """Handle one event from a patient, exactly once per update id."""
-        for attempt in range(ATTEMPTS):
-            try:
-                return self._handle_once(person, event, update_id)
-            except (StateConflict, IntegrityError):
-                log.info("state changed under us; handling again (attempt %d)", attempt + 1)
-        raise RuntimeError("could not save the patient's state after several attempts")
+        return retrying(lambda: self._handle_once(person, event, update_id))
 
     def _handle_once(self, person: Person, event: Event, update_id: int | None) -> Reply:
         now = self.clock.now()
@@ -130,17 +137,16 @@ class Coach:
 
     def handle_for_patient(self, patient_id: int, event: Event) -> Reply:
         """Run an event for a patient who did not write (the scheduler, the staff side)."""
-        for attempt in range(ATTEMPTS):
-            try:
-                with self.database.transaction() as session:
-                    patient = session.get(Patient, patient_id)
-                    if patient is None:
-                        raise LookupError(f"no patient with id {patient_id}")
-                    toast = self._run(session, patient, event, scheduled=isinstance(event, Due))
-                    return Reply(toast=toast, code=patient.code)
-            except (StateConflict, IntegrityError):
-                log.info("state changed under us; handling again (attempt %d)", attempt + 1)
-        raise RuntimeError("could not save the patient's state after several attempts")
+
+        def once() -> Reply:
+            with self.database.transaction() as session:
+                patient = session.get(Patient, patient_id)
+                if patient is None:
+                    raise LookupError(f"no patient with id {patient_id}")
+                toast = self._run(session, patient, event, scheduled=isinstance(event, Due))
+                return Reply(toast=toast, code=patient.code)
+
+        return retrying(once)
 
     def fire_due(self, row: DueNow) -> bool:
         """Turn one due row into its engine event, exactly once: the row is marked done in the same
@@ -152,18 +158,17 @@ class Coach:
             with self.database.transaction() as session:
                 due_events.defer(session, row.id, quiet_ends(now, row.timezone, schedule))
             return False
-        for attempt in range(ATTEMPTS):
-            try:
-                with self.database.transaction() as session:
-                    if not due_events.mark_done(session, row.id, self.clock.now()):
-                        return False
-                    patient = session.get(Patient, row.patient_id)
-                    assert patient is not None
-                    self._run(session, patient, Due(row.kind, row.key), scheduled=True)
-                    return True
-            except (StateConflict, IntegrityError):
-                log.info("state changed under us; handling again (attempt %d)", attempt + 1)
-        raise RuntimeError("could not save the patient's state after several attempts")
+
+        def once() -> bool:
+            with self.database.transaction() as session:
+                if not due_events.mark_done(session, row.id, self.clock.now()):
+                    return False
+                patient = session.get(Patient, row.patient_id)
+                assert patient is not None
+                self._run(session, patient, Due(row.kind, row.key), scheduled=True)
+                return True
+
+        return retrying(once)
 
     def plan_unplanned(self, limit: int = 200) -> int:
         """Plan what is due for patients taking part who have no due rows yet (enrolled before the
