@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, TopicGone, Transient, Transport
-from paincoach.clock import Clock
+from clock import Clock
 from storage import outbox
 from storage.database import Database
 from storage.outbox import Claimed, Priority

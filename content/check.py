@@ -10,11 +10,13 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
-from content.loader import LoadedContent, LoadedLocale, Problem, SourceFile, load_sources
+from content.buttons import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
+from content.loader import ContentError, LoadedContent, LoadedLocale, Problem, SourceFile, load_sources
 from content.render import ENVIRONMENT, QUOTED_ANSWER, render, visible_length
 from content.schema import (
     BreathingStep,
     ChoiceStep,
+    Content,
     EndStep,
     Flow,
     MessageStep,
@@ -26,7 +28,6 @@ from content.schema import (
     Step,
 )
 from content.ui import BUTTON_TEXTS, FLOW_VARIABLES, UI_TEXTS
-from dialogs.callbacks import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
 
 MAX_MESSAGE = 4096
 MAX_IN_A_ROW = 3
@@ -59,6 +60,16 @@ def check_directory(root: Path, default_locale: str) -> list[Problem]:
     if loaded is not None:
         problems.extend(check_loaded(loaded))
     return problems
+
+
+def load_content(root: Path, default_locale: str) -> Content:
+    """Load and fully check the content; raise ContentError listing every problem."""
+    loaded, problems = load_sources(root, default_locale)
+    if loaded is not None:
+        problems.extend(check_loaded(loaded))
+    if problems or loaded is None:
+        raise ContentError(problems)
+    return loaded.content
 
 
 def check_loaded(loaded: LoadedContent) -> list[Problem]:

@@ -245,15 +245,3 @@ def load_sources(root: Path, default_locale: str) -> tuple[LoadedContent | None,
         default_locale=default_locale, locales={k: v.content for k, v in locales.items()}, program=program[0]
     )
     return LoadedContent(content, locales, program[1]), problems
-
-
-def load_content(root: Path, default_locale: str) -> Content:
-    """Load and fully check the content; raise ContentError listing every problem."""
-    from content.check import check_loaded
-
-    loaded, problems = load_sources(root, default_locale)
-    if loaded is not None:
-        problems.extend(check_loaded(loaded))
-    if problems or loaded is None:
-        raise ContentError(problems)
-    return loaded.content

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from content import buttons as callbacks
 from content.render import plain, render, shortened
 from content.schema import (
     BreathingStep,
@@ -23,7 +24,7 @@ from content.schema import (
     ScaleStep,
     Step,
 )
-from dialogs import callbacks, due, occasions, scoring, stepped_care
+from dialogs import due, occasions, scoring, stepped_care
 from dialogs.actions import (
     Action,
     Button,

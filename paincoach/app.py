@@ -26,9 +26,9 @@ from bot.sender import Sender
 from bot.staff import StaffChat, set_staff_commands
 from bot.telegram import AiogramTransport, make_bot, set_commands
 from bot.updates import ALLOWED_UPDATES, UpdatePipeline, poll, webhook_app
+from clock import Clock, SystemClock
 from content import load_content
 from paincoach.broadcasts import BroadcastDesk
-from paincoach.clock import Clock, SystemClock
 from paincoach.coach import Coach, make_coach, open_database
 from paincoach.settings import Settings
 from scheduler.jobs import build_scheduler, periodic_sweeps

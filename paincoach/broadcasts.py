@@ -17,12 +17,12 @@ from jinja2 import TemplateError
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
+from clock import Clock
 from content.render import render, split_for_telegram, visible_length
 from content.schema import Content
 from dialogs.audience import Audience, Recipient, parse_audience, personal, selects
 from dialogs.due import lesson_numbers, quiet_ends
 from dialogs.state import Status
-from paincoach.clock import Clock
 from storage import outbox
 from storage.database import Database
 from storage.models import Broadcast, DialogState, OutboxMessage, Patient

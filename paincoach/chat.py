@@ -11,10 +11,10 @@ from typing import Any, TextIO
 
 from bot.sender import Sender
 from bot.transport import Delivered, Delivery
+from clock import SystemClock
 from content import load_content
 from content.render import plain
 from dialogs.events import Event, Press, Text, parse_command
-from paincoach.clock import SystemClock
 from paincoach.coach import make_coach, open_database
 from paincoach.settings import Settings
 from storage.patients import Person

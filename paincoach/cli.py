@@ -112,9 +112,9 @@ def broadcast(
         typer.echo("paincoach: give the message with --text or --file (one of them)", err=True)
         raise typer.Exit(2)
     message = text if text is not None else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    from clock import SystemClock
     from content import load_content
     from paincoach.broadcasts import BroadcastDesk, BroadcastError
-    from paincoach.clock import SystemClock
     from paincoach.coach import open_database
 
     clock = SystemClock()

@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from clock import Clock
 from content.render import plain, render, split_for_telegram
 from content.schema import Content
 from dialogs.actions import (
@@ -36,7 +37,6 @@ from dialogs.occasions import due, needs_reminder
 from dialogs.programme import local_date
 from dialogs.state import Status
 from paincoach import charts
-from paincoach.clock import Clock
 from paincoach.guide import GuideDesk
 from paincoach.settings import Settings
 from storage import alerts, inbox, outbox, results

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from clock import Clock
+from clock.office_hours import OfficeHours, add_working_time
 from content.render import plain, render, split_for_telegram
 from content.schema import Content
-from paincoach.clock import Clock
-from paincoach.office_hours import OfficeHours, add_working_time
 from storage import inbox, outbox, staff, tickets, topics
 from storage.alerts import audit
 from storage.database import Database

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.sender import Sender
-from paincoach.clock import Clock
+from clock import Clock
 from paincoach.coach import Coach
 from storage import lease, outbox
 from storage.database import Database

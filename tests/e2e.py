@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
+from clock import Clock
 from paincoach.app import TelegramCoach
-from paincoach.clock import Clock
 from paincoach.settings import Settings
 from storage.database import Database
 from storage.models import Answer, DialogState, OutboxMessage, Patient

@@ -12,9 +12,9 @@ from sqlmodel import col, select
 
 from bot.sender import Sender
 from bot.transport import Delivered, Delivery
-from dialogs import callbacks
+from clock import ManualClock
+from content import buttons as callbacks
 from dialogs.events import Command, Event, Press, Start, Text
-from paincoach.clock import ManualClock
 from paincoach.coach import Coach
 from scheduler.service import SchedulerService
 from storage.database import Database

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clock import ManualClock
 from content.schema import Content
-from paincoach.clock import ManualClock
 from paincoach.coach import Coach
 from storage.database import Database
 

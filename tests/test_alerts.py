@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from sqlmodel import col, select
 
-from paincoach.clock import ManualClock
+from clock import ManualClock
 from scheduler.jobs import SAFETY_SWEEP_SECONDS, build_scheduler
 from storage.database import Database
 from storage.models import Alert, AuditEvent

@@ -19,9 +19,9 @@ from sqlmodel import col, func, select
 
 from bot.sender import Sender
 from bot.telegram import AiogramTransport, make_bot
+from clock import ManualClock, SystemClock
 from content.schema import Content
 from paincoach.broadcasts import BroadcastDesk, BroadcastError
-from paincoach.clock import ManualClock, SystemClock
 from scheduler.service import SchedulerService, holder_name
 from storage.database import Database
 from storage.models import Broadcast, DialogState, OutboxMessage, Patient

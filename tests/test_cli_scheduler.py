@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from clock import ManualClock
 from content.schema import Content
 from paincoach.cli import app
-from paincoach.clock import ManualClock
 from storage.models import Broadcast
 from storage.patients import Person
 from tests.scheduling import Walker

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from sqlmodel import select
 
+from clock import ManualClock
 from content.render import visible_length
-from paincoach.clock import ManualClock
 from storage.database import Database
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, snapshot, tap, walk_until
 from tests.fakes.telegram import FakeTelegram, FakeUser

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from content.buttons import decode
 from content.render import plain
 from content.schema import Content, QuestionStep, QuizStep
-from dialogs.callbacks import decode
 from dialogs.engine import MAX_ANSWER
 from dialogs.events import NotText, Press
 from dialogs.state import MENU, PatientState, Status

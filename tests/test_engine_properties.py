@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from content import buttons as callbacks
 from content.render import split_for_telegram, visible_length
 from content.schema import Content
-from dialogs import callbacks
 from dialogs.engine import SURVEY
 from dialogs.events import Command, Event, NotText, Press, Start, Text
 from dialogs.state import MENU, Status

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from clock import ManualClock
 from paincoach.app import TelegramCoach
-from paincoach.clock import ManualClock
 from storage.database import Database
 from storage.models import AuditEvent, ClinicalNote, StaffContact, Ticket
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, tap

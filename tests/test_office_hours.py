@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paincoach.office_hours import add_working_time, is_open, parse_office_hours
+from clock.office_hours import add_working_time, is_open, parse_office_hours
 from paincoach.settings import Settings, SettingsError, load_settings
 
 WEEKDAYS = parse_office_hours("Mon-Fri 09:00-17:00", "Europe/London")

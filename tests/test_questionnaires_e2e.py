@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import pytest
 from sqlmodel import Session, col, select
 
+from clock import ManualClock
 from dialogs.events import Start, Text
 from paincoach.app import TelegramCoach
-from paincoach.clock import ManualClock
 from paincoach.coach import make_coach
 from paincoach.settings import Settings
 from scheduler.jobs import QUESTIONNAIRE_SWEEP_SECONDS, build_scheduler, periodic_sweeps

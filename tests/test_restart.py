@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from clock import SystemClock
 from content import load_content
-from paincoach.clock import SystemClock
 from paincoach.coach import make_coach, open_database
 from storage.inbox import Received
 from tests.conftest import CONTENT_DIR, ROOT

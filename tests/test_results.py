@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
+from clock import ManualClock
 from content.render import plain
 from content.schema import Content
 from dialogs.events import Start
-from paincoach.clock import ManualClock
 from paincoach.coach import make_coach, open_database
 from paincoach.settings import Settings
 from storage import results

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from clock import ManualClock
 from content.schema import Content
 from dialogs.events import Command
-from paincoach.clock import ManualClock
 from storage.database import Database
 from storage.models import DueEvent
 from storage.patients import Person

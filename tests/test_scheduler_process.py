@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from clock import SystemClock
 from content.schema import Content
 from paincoach.broadcasts import BroadcastDesk
-from paincoach.clock import SystemClock
 from tests.conftest import ROOT
 from tests.e2e import STAFF_CHAT
 from tests.fakes.telegram import FakeTelegram

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.sender import RateLimiter, Sender, backoff
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient
-from paincoach.clock import ManualClock
+from clock import ManualClock
 from storage import outbox
 from storage.database import Database
 from storage.models import OutboxMessage, Patient
