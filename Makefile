@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-PACKAGES := paincoach bot dialogs content scheduler storage clock
+PACKAGES := paincoach bot coach dialogs content scheduler storage clock
 
 .PHONY: setup run chat test bench lint format check-content db-upgrade clean
 
@@ -35,6 +35,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from sqlmodel import Session
 
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, TopicGone, Transient, Transport
 from clock import Clock
+from clock.ticker import SteadyTicker, Ticker
 from storage import outbox
 from storage.database import Database
 from storage.outbox import Claimed, Priority
@@ -45,22 +45,23 @@ class RateLimiter:
     take their share of the ceiling first. A 429 pause holds everyone.
     """
 
-    def __init__(self, rate: float, burst: int | None = None) -> None:
+    def __init__(self, rate: float, burst: int | None = None, ticker: Ticker | None = None) -> None:
         self.rate = rate
+        self.ticker = ticker or SteadyTicker()
         self.capacity = float(burst or max(1, int(rate / 4)))  # a quarter second's worth: few 429s
         self.tokens = self.capacity
-        self.updated = time.monotonic()
+        self.updated = self.ticker.monotonic()
         self.paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self.paused_until = max(self.paused_until, self.ticker.monotonic() + seconds)
 
     async def spend(self) -> None:
         """Use a token without waiting for one (a reply, an alert): only a 429 pause holds it."""
-        now = time.monotonic()
+        now = self.ticker.monotonic()
         if now < self.paused_until:
-            await asyncio.sleep(self.paused_until - now)
-            now = time.monotonic()
+            await self.ticker.sleep(self.paused_until - now)
+            now = self.ticker.monotonic()
         self._refill(now)
         self.tokens = max(self.tokens - 1, -self.rate)  # at most a second's worth of debt
 
@@ -70,15 +71,15 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         while True:
-            now = time.monotonic()
+            now = self.ticker.monotonic()
             if now < self.paused_until:
-                await asyncio.sleep(self.paused_until - now)
+                await self.ticker.sleep(self.paused_until - now)
                 continue
             self._refill(now)
             if self.tokens >= 1:
                 self.tokens -= 1
                 return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
+            await self.ticker.sleep((1 - self.tokens) / self.rate)
 
 
 class Sender:
@@ -93,11 +94,13 @@ class Sender:
         poll_interval: float = 1.0,
         on_topic_gone: TopicGoneHook | None = None,
         chat_gap: float = 1.0,
+        ticker: Ticker | None = None,
     ) -> None:
         self.database = database
         self.transport = transport
         self.clock = clock
-        self.limiter = RateLimiter(rate)
+        self.ticker = ticker or SteadyTicker()  # pacing: real seconds, or a VirtualTicker in tests
+        self.limiter = RateLimiter(rate, ticker=self.ticker)
         # Enough requests in flight to reach the rate; rounds of about a second's sending at most,
         # so a message that must go first (a risk alert) never waits long behind a broadcast.
         self.concurrency = concurrency or min(32, max(8, int(rate / 50)))
@@ -152,7 +155,7 @@ class Sender:
                 else:  # a reply to the patient, or a risk alert: counted, never kept waiting
                     await self.limiter.spend()
                 delivery = await self._deliver(message)
-                self._last_sent[message.chat_id] = time.monotonic()
+                self._last_sent[message.chat_id] = self.ticker.monotonic()
                 if isinstance(delivery, RetryAfter):
                     log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
                     self.limiter.pause(delivery.seconds)
@@ -163,7 +166,7 @@ class Sender:
         # during the round would anyway (see storage/outbox.py: recover_in_flight).
         await self.database.run(self._record_all, list(zip(claimed, deliveries, strict=True)))
         if len(self._last_sent) > 50_000:
-            horizon = time.monotonic() - self.chat_gap
+            horizon = self.ticker.monotonic() - self.chat_gap
             self._last_sent = {chat: at for chat, at in self._last_sent.items() if at > horizon}
         return len(claimed)
 
@@ -171,14 +174,15 @@ class Sender:
         """At most one broadcast message a second per chat, counting whatever was sent just before."""
         last = self._last_sent.get(chat_id)
         if last is not None:
-            wait = last + self.chat_gap - time.monotonic()
+            wait = last + self.chat_gap - self.ticker.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self.ticker.sleep(wait)
 
     async def drain(self, seconds: float = 30.0) -> None:
         """Send until nothing is due (for the terminal chat and tests)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and await self.send_due():
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline and await self.send_due():
             pass
 
     def _claim(self) -> list[Claimed]:
@@ -187,7 +191,7 @@ class Sender:
 
     async def _deliver(self, message: Claimed) -> Delivery:
         try:
-            return await self.transport.deliver(message.chat_id, message.kind, message.payload)
+            return await self.transport.deliver(message.chat_id, message.payload)
         except Exception as error:  # a bug or an unexpected library error: retry later
             log.exception("sending outbox message %d failed unexpectedly", message.id)
             return Transient(type(error).__name__)

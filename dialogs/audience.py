@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from content.schema import Content
+from dialogs.state import PatientState
+
 KINDS = ("everyone", "arm", "lesson", "inactive")
 
 
@@ -53,6 +56,13 @@ def selects(audience: Audience, recipient: Recipient, now: datetime) -> bool:
         seen = recipient.last_seen_at
         return seen is None or now - seen >= timedelta(days=int(audience.value))
     return False
+
+
+def lesson_reached(state: PatientState, content: Content) -> int:
+    """The highest lesson a patient has started or finished (0: none yet)."""
+    numbers = {f.id: f.number or 0 for texts in content.locales.values() for f in texts.lessons()}
+    place = state.lesson_place
+    return max([numbers.get(place.flow, 0) if place else 0, *state.lessons_done, 0])
 
 
 def personal(recipient: Recipient) -> dict[str, Any]:

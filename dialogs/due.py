@@ -1,10 +1,11 @@
 """What is due for one patient, and when: lesson releases, nudges, the week-2 check, daily practice
-reminders and the guide's weekly check-in, from the programme timetable in the patient's own time
-zone (pure). The scheduler keeps the plan in the `due_event` table; the engine decides at the
-moment it comes due whether it still applies.
+reminders, the guide's weekly message, and questionnaire occasions (announced, and reminded once
+if not done), from the programme timetable in the patient's own time zone (pure). The scheduler
+keeps the plan in the `due_event` table; the engine decides at the moment each comes due whether
+it still applies.
 
-Adding a kind: a name below, its rows in `plan`, its rule in `applies`, and its message in
-`dialogs/engine.py: _Turn.on_due`.
+Adding a kind: a name below, its rows in `plan`, its rule in `applies` (or its stage's own check),
+and the stage of the engine that owns that due kind (dialogs/router.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from content.schema import Content, Schedule
+from dialogs.occasions import done_key, occasions
 from dialogs.state import PatientState, Status
 
+# Stored in due_event rows, so the names stay as they are: "guide_checkin" is the guide's weekly message.
 RELEASE, NUDGE, BEHIND, PRACTICE, CHECKIN = "lesson_released", "nudge", "behind_schedule", "practice", "guide_checkin"
-KINDS = frozenset({RELEASE, NUDGE, BEHIND, PRACTICE, CHECKIN})  # the others (questionnaires) are not planned here
+KINDS = frozenset({RELEASE, NUDGE, BEHIND, PRACTICE, CHECKIN})  # the timetable's own kinds
+OCCASION, OCCASION_REMINDER = "questionnaire", "questionnaire_overdue"  # a questionnaire occasion opens; its reminder
 NON_ESSENTIAL = frozenset({NUDGE, BEHIND, PRACTICE})  # what /reminders can pause or turn off
 PAUSE = timedelta(days=7)
 
@@ -156,6 +160,7 @@ def plan_inputs(state: PatientState) -> tuple[object, ...]:
         state.reminder_time,
         state.reminders_paused_until,
         state.reminders_off,
+        state.surveys_done,
     )
 
 
@@ -192,10 +197,39 @@ def plan(state: PatientState, content: Content, now: datetime) -> list[Planned]:
         practice = next_practice(state, content, now)
         if practice is not None:
             rows.append(Planned(practice, PRACTICE, local_date(practice, state.timezone).isoformat()))
+    rows.extend(occasion_rows(state, content))
     kept = [
         row for row in rows if row.kind not in NON_ESSENTIAL or not (state.reminders_off or paused(state, row.due_at))
     ]
     return sorted(kept)
+
+
+def first_waking_moment(day: date, timezone: str, schedule: Schedule) -> datetime:
+    """The start of a local day, or the end of the quiet hours that day begins in."""
+    return quiet_ends(at_local(day, "00:00", timezone), timezone, schedule)
+
+
+def occasion_rows(state: PatientState, content: Content) -> list[Planned]:
+    """Each questionnaire occasion not yet done: announced when it opens (at consent for day 0, else
+    as its day starts), never in the quiet hours, and reminded once `remind_after_days` later."""
+    assert state.consented_at is not None
+    schedule = content.program.schedule
+    start = local_date(state.consented_at, state.timezone)
+    done = set(state.surveys_done)
+    rows: list[Planned] = []
+    for occasion in occasions(content.program):
+        if all(done_key(occasion.key, q) in done for q in occasion.give):
+            continue
+        day = start + timedelta(days=occasion.day)
+        if occasion.day == 0:
+            opens = quiet_ends(state.consented_at, state.timezone, schedule)
+        else:
+            opens = first_waking_moment(day, state.timezone, schedule)
+        rows.append(Planned(opens, OCCASION, occasion.key))
+        if occasion.remind_after is not None:
+            remind = first_waking_moment(day + timedelta(days=occasion.remind_after), state.timezone, schedule)
+            rows.append(Planned(remind, OCCASION_REMINDER, occasion.key))
+    return rows
 
 
 def applies(state: PatientState, content: Content, kind: str, key: str, now: datetime) -> bool:

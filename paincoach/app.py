@@ -8,33 +8,27 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiohttp import web
 
-from bot.broadcast import BroadcastHandlers
-from bot.handlers import PatientHandlers, StaffHandlers
-from bot.relay import PatientEdits
+from bot.menus import set_patient_commands, set_staff_commands
+from bot.pipeline import UpdatePipeline
+from bot.polling import ALLOWED_UPDATES, poll
 from bot.sender import Sender
-from bot.staff import StaffChat, set_staff_commands
-from bot.telegram import AiogramTransport, make_bot, set_commands
-from bot.updates import ALLOWED_UPDATES, UpdatePipeline, poll, webhook_app
+from bot.transport import TelegramApi
+from bot.webhook import webhook_app
 from clock import Clock, SystemClock
+from coach.services import Services
 from content import load_content
-from paincoach.broadcasts import BroadcastDesk
-from paincoach.coach import Coach, make_coach, open_database
 from paincoach.settings import Settings
-from scheduler.jobs import build_scheduler, periodic_sweeps
+from paincoach.wiring import connect, make_scheduler, make_sender, make_services, open_database
+from scheduler.jobs import build_scheduler
 from scheduler.service import SchedulerService
 from storage.database import Database
-from storage.staff import has_role
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +38,15 @@ class TelegramCoach:
     """Everything the coach needs to talk to Telegram, built and ready to run."""
 
     settings: Settings
-    database: Database
-    coach: Coach
-    bot: Bot
-    dispatcher: Dispatcher
+    services: Services
+    api: TelegramApi
     pipeline: UpdatePipeline
     sender: Sender
     service: SchedulerService
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None) -> TelegramCoach:
@@ -58,45 +54,28 @@ class TelegramCoach:
             raise ValueError("TELEGRAM_BOT_TOKEN is needed to talk to Telegram")
         clock = clock or SystemClock()
         content = load_content(settings.content_dir, settings.default_locale)
-        database = open_database(settings)
-        coach = make_coach(settings, database, content, clock)
-        bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
-        guides = coach.desk
-        sender = Sender(
-            database,
-            AiogramTransport(bot),
-            clock,
-            rate=settings.send_rate,
-            on_topic_gone=guides.topic_gone if guides else None,
-        )
-        broadcast_desk = BroadcastDesk(database, content, clock, staff_chat_id=settings.staff_chat_id)
-        service = make_service(settings, coach, database, sender, clock, broadcast_desk)
-        dispatcher = Dispatcher()
-        dispatcher.include_router(StaffHandlers(coach, database, settings.staff_chat_id, sender.wake).router())
-        if guides is not None:
-            guides.seed_admins(settings.admin_ids)
-            dispatcher.include_router(StaffChat(guides, database, sender.wake).router())
-        may_broadcast = role_check(database, "coordinator")
-        broadcasts = BroadcastHandlers(
-            broadcast_desk, coach, database, settings.staff_chat_id, may_broadcast, sender.wake
-        )
-        dispatcher.include_router(broadcasts.router())
-        dispatcher.include_router(PatientEdits(coach, database, sender.wake).router())
-        dispatcher.include_router(PatientHandlers(coach, database, sender.wake).router())
-        pipeline = UpdatePipeline(coach, database, dispatcher, bot)
-        return cls(settings, database, coach, bot, dispatcher, pipeline, sender, service)
+        services = make_services(settings, open_database(settings), content, clock)
+        api = connect(settings)
+        sender = make_sender(settings, services, api)
+        if services.desk is not None:
+            services.desk.seed_admins(settings.admin_ids)
+        pipeline = UpdatePipeline(services, api, sender.wake)
+        return cls(settings, services, api, pipeline, sender, make_scheduler(services, sender))
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set; then finish the work in hand and close cleanly."""
-        me = await self.bot.get_me()
-        log.info("connected as @%s", me.username)
-        await set_commands(self.bot, self.coach.content)
-        await open_staff_chat(self.bot, self.coach)
+    async def run(self, stop: asyncio.Event, *, timers: bool = True) -> None:
+        """Run until `stop` is set; then finish the work in hand and close cleanly.
+
+        `timers=False` runs no periodic sweeps on their own (the sender still runs): for tests and
+        simulations that move a manual clock and sweep when they choose, never at a real-time moment."""
+        log.info("connected as @%s", await self.api.get_me())
+        await set_patient_commands(self.api, self.services.content)
+        await open_staff_chat(self.api, self.services)
         inside = self.settings.scheduler == "inside"
         scheduler = build_scheduler(self.service)
         if inside:
             await self.service.renew()  # the sender starts at once if no other scheduler holds the lease
-            scheduler.start()
+            if timers:
+                scheduler.start()
         else:
             log.info("SCHEDULER=off: a separate `paincoach scheduler` sends messages and runs the sweeps")
         await self.pipeline.recover()
@@ -105,7 +84,7 @@ class TelegramCoach:
         if self.settings.webhook_mode:
             runner = await self._start_webhook()
         else:
-            receiver = asyncio.create_task(poll(self.bot, self.pipeline), name="polling")
+            receiver = asyncio.create_task(poll(self.api, self.pipeline), name="polling")
         gc.collect()
         gc.freeze()  # start-up objects never die: keep them out of every later collection
         log.info("the coach is running (%s)", "webhook" if runner else "long polling")
@@ -123,13 +102,13 @@ class TelegramCoach:
                 receiver.cancel()
                 with suppress(asyncio.CancelledError):
                     await receiver
-            if inside:
+            if inside and scheduler.running:
                 scheduler.shutdown(wait=False)
             if runner is not None:
                 await runner.cleanup()
             await self.pipeline.idle()
             await self.service.close()
-            await self.bot.session.close()
+            await self.api.close()
             self.database.dispose()
             log.info("the coach stopped")
 
@@ -142,12 +121,7 @@ class TelegramCoach:
         await runner.setup()
         site = web.TCPSite(runner, self.settings.webhook_listen_host, self.settings.webhook_listen_port)
         await site.start()
-        await self.bot.set_webhook(
-            self.settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-        )
+        await self.api.set_webhook(self.settings.webhook_url, secret, ALLOWED_UPDATES)
         log.info(
             "webhook listening on %s:%d%s",
             self.settings.webhook_listen_host,
@@ -157,70 +131,29 @@ class TelegramCoach:
         return runner
 
 
-async def open_staff_chat(bot: Bot, coach: Coach) -> None:
+async def open_staff_chat(api: TelegramApi, services: Services) -> None:
     """Find out whether the staff chat has topics (one per patient) or not (reply-to relay)."""
-    desk = coach.desk
+    desk = services.desk
     if desk is None:
         return
     try:
-        chat = await bot.get_chat(desk.staff_chat_id)
-        desk.forum = bool(chat.is_forum)
-        await set_staff_commands(bot, coach.content, desk.staff_chat_id)
-    except (TelegramAPIError, TelegramNetworkError, TimeoutError) as error:
+        desk.forum = await api.is_forum(desk.staff_chat_id)
+        await set_staff_commands(api, services.content, desk.staff_chat_id)
+    except Exception as error:  # an unreadable staff chat must not stop the coach: relay by reply
         log.warning("the staff chat could not be read (%s): relaying by reply, without topics", type(error).__name__)
         desk.forum = False
     log.info("staff chat: %s", "one topic per patient" if desk.forum else "no topics; replies relay by reply-to")
-
-
-def role_check(database: Database, *roles: str) -> Callable[[int], bool]:
-    """Whether a Telegram user has one of these staff roles (an admin has every role)."""
-
-    def may(user_id: int) -> bool:
-        with database.transaction() as session:
-            return has_role(session, user_id, *roles)
-
-    return may
-
-
-def make_service(
-    settings: Settings,
-    coach: Coach,
-    database: Database,
-    sender: Sender,
-    clock: Clock,
-    desk: BroadcastDesk | None = None,
-) -> SchedulerService:
-    desk = desk or BroadcastDesk(database, coach.content, clock, staff_chat_id=settings.staff_chat_id)
-    return SchedulerService(
-        coach,
-        database,
-        sender,
-        clock,
-        alert_repeat=timedelta(minutes=settings.alert_repeat_minutes),
-        broadcasts=desk,
-        periodic=periodic_sweeps(coach),
-    )
 
 
 async def run_scheduler_only(settings: Settings, stop: asyncio.Event, clock: Clock | None = None) -> None:
     """`paincoach scheduler`: the sweeps and the outbox sender, no update receiving."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is needed to send messages")
-    clock = clock or SystemClock()
     content = load_content(settings.content_dir, settings.default_locale)
-    database = open_database(settings)
-    coach = make_coach(settings, database, content, clock)
-    bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
-    sender = Sender(
-        database,
-        AiogramTransport(bot),
-        clock,
-        rate=settings.send_rate,
-        poll_interval=0.5,
-        on_topic_gone=coach.desk.topic_gone if coach.desk else None,
-    )
-    service = make_service(settings, coach, database, sender, clock)
-    await open_staff_chat(bot, coach)
+    services = make_services(settings, open_database(settings), content, clock or SystemClock())
+    api = connect(settings)
+    service = make_scheduler(services, make_sender(settings, services, api, poll_interval=0.5))
+    await open_staff_chat(api, services)
     scheduler = build_scheduler(service)
     held = await service.renew()
     log.info("scheduler started (%s)", "running" if held else "waiting: another scheduler holds the lease")
@@ -230,8 +163,8 @@ async def run_scheduler_only(settings: Settings, stop: asyncio.Event, clock: Clo
     finally:
         scheduler.shutdown(wait=False)
         await service.close()
-        await bot.session.close()
-        database.dispose()
+        await api.close()
+        services.database.dispose()
         log.info("the scheduler stopped")
 
 

@@ -7,7 +7,7 @@ import asyncio
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.sender import Sender
 from bot.transport import Delivered, Delivery
@@ -15,9 +15,10 @@ from clock import SystemClock
 from content import load_content
 from content.render import plain
 from dialogs.events import Event, Press, Text, parse_command
-from paincoach.coach import make_coach, open_database
 from paincoach.settings import Settings
+from paincoach.wiring import make_services, open_database
 from storage.patients import Person
+from storage.payloads import Buttons, Edit, Payload, Photo
 
 TERMINAL_USER = Person(user_id=1, chat_id=1, language_code=None)
 BOLD = re.compile(r"<b>(.*?)</b>", re.S)
@@ -29,24 +30,23 @@ class ConsoleTransport:
     def __init__(self, out: TextIO, colour: bool) -> None:
         self.out = out
         self.colour = colour
-        self.buttons: list[list[str]] = []
+        self.buttons: Buttons = ()
         self.message_id = 0
         self.buttons_message_id = 0
 
-    async def deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
-        if kind == "edit" and not payload.get("buttons"):
-            return Delivered(int(payload["message_id"]))  # the choice was already echoed
-        if kind == "edit":  # ticks changed, or a breathing cue: show the message again
-            self.show(payload["text"], payload["buttons"], int(payload["message_id"]))
-            return Delivered(int(payload["message_id"]))
+    async def deliver(self, chat_id: int, payload: Payload) -> Delivery:
+        if isinstance(payload, Edit):
+            if payload.buttons:  # ticks changed, or a breathing cue: show the message again
+                self.show(payload.text, payload.buttons, payload.message_id or 0)
+            return Delivered(payload.message_id)  # otherwise the choice was already echoed
         self.message_id += 1
-        if kind == "photo":  # a chart: Telegram shows the picture; here, its caption
-            self.show(f"🖼 {payload.get('caption') or ''}", payload.get("buttons") or [], self.message_id)
-            return Delivered(self.message_id)
-        self.show(payload["text"], payload.get("buttons") or [], self.message_id)
+        if isinstance(payload, Photo):  # a chart: Telegram shows the picture; here, its caption
+            self.show(f"🖼 {payload.caption}", payload.buttons, self.message_id)
+        else:
+            self.show(getattr(payload, "text", ""), getattr(payload, "buttons", ()), self.message_id)
         return Delivered(self.message_id)
 
-    def show(self, text: str, buttons: list[list[str]], message_id: int) -> None:
+    def show(self, text: str, buttons: Buttons, message_id: int) -> None:
         if self.colour:
             text = BOLD.sub(lambda m: f"\033[1m{m.group(1)}\033[0m", text)
         print("\n" + plain(text), file=self.out)
@@ -74,7 +74,7 @@ async def chat(settings: Settings, *, out: TextIO = sys.stdout, read: Callable[[
     content = load_content(settings.content_dir, settings.default_locale)
     database = open_database(settings)
     clock = SystemClock()
-    coach = make_coach(settings, database, content, clock)
+    coach = make_services(settings, database, content, clock).coach
     transport = ConsoleTransport(out, colour=out.isatty())
     sender = Sender(database, transport, clock, rate=1000, poll_interval=0.2)
     reader = read or (lambda: input("\n> "))

@@ -113,9 +113,9 @@ def broadcast(
         raise typer.Exit(2)
     message = text if text is not None else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
     from clock import SystemClock
+    from coach.broadcasts import BroadcastDesk, BroadcastError
     from content import load_content
-    from paincoach.broadcasts import BroadcastDesk, BroadcastError
-    from paincoach.coach import open_database
+    from paincoach.wiring import open_database
 
     clock = SystemClock()
     database = open_database(settings)

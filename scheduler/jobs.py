@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from paincoach.coach import Coach
+from coach.services import Services
 from scheduler.service import Periodic, SchedulerService
 
 LEASE_SECONDS = 5  # renewed this often; it lasts LEASE_TTL (20 s)
 DUE_SWEEP_SECONDS = 30
 SAFETY_SWEEP_SECONDS = 60
 BROADCAST_SWEEP_SECONDS = 5
-QUESTIONNAIRE_SWEEP_SECONDS = 300  # a check-in opens on a local day, so a few minutes late is fine
 TICKET_SWEEP_SECONDS = 60
 
 
@@ -52,13 +51,12 @@ JOBS = (
 )
 
 
-def periodic_sweeps(coach: Coach) -> tuple[Periodic, ...]:
-    """The sweeps of the questionnaires (tell each patient once a check-in is ready) and of the
-    guides' tickets (raise conversations left unanswered), run by the lease holder only."""
-    sweeps = [Periodic("questionnaire-sweep", QUESTIONNAIRE_SWEEP_SECONDS, coach.announce_due_questionnaires)]
-    if coach.desk is not None:
-        sweeps.append(Periodic("ticket-sweep", TICKET_SWEEP_SECONDS, coach.desk.raise_overdue))
-    return tuple(sweeps)
+def periodic_sweeps(services: Services) -> tuple[Periodic, ...]:
+    """The sweep of the guides' tickets (raise conversations left unanswered), run by the lease
+    holder only, when there is a staff chat."""
+    if services.desk is None:
+        return ()
+    return (Periodic("ticket-sweep", TICKET_SWEEP_SECONDS, services.desk.raise_overdue),)
 
 
 def build_scheduler(service: SchedulerService) -> AsyncIOScheduler:
@@ -75,7 +73,7 @@ def build_scheduler(service: SchedulerService) -> AsyncIOScheduler:
             max_instances=1,
             misfire_grace_time=seconds,
         )
-    for periodic in service.periodic:  # more sweeps under the same lease (questionnaires, tickets)
+    for periodic in service.periodic:  # more sweeps under the same lease (tickets)
         scheduler.add_job(
             run_periodic,
             "interval",

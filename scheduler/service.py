@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from bot.sender import Sender
 from clock import Clock
-from paincoach.coach import Coach
+from coach.services import Services
 from storage import lease, outbox
-from storage.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +25,16 @@ LEASE_TTL = timedelta(seconds=20)  # a holder not heard from for this long is ta
 DUE_BATCH = 200
 
 
-class Broadcasts(Protocol):
-    """What the scheduler does for broadcasts (paincoach/broadcasts.py)."""
+class Sending(Protocol):
+    """The outbox sender (bot/sender.py), which only the lease holder runs."""
 
-    def start_due(self) -> int: ...
+    async def run(self) -> None: ...
 
-    def report_progress(self) -> int: ...
+    def stop(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+    async def drain(self, seconds: float = 30.0) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -69,23 +71,19 @@ def holder_is_gone(holder: str) -> bool:
 class SchedulerService:
     def __init__(
         self,
-        coach: Coach,
-        database: Database,
-        sender: Sender,
-        clock: Clock,
+        services: Services,
+        sender: Sending,
         *,
-        alert_repeat: timedelta,
-        broadcasts: Broadcasts | None = None,
         holder: str | None = None,
         ttl: timedelta = LEASE_TTL,
         periodic: Sequence[Periodic] = (),
     ) -> None:
-        self.coach = coach
-        self.database = database
+        self.services = services
+        self.coach = services.coach
+        self.database = services.database
         self.sender = sender
-        self.clock = clock
-        self.alert_repeat = alert_repeat
-        self.broadcasts = broadcasts
+        self.clock: Clock = services.clock
+        self.broadcasts = services.broadcasts
         self.holder = holder or holder_name()
         self.ttl = ttl
         self.periodic = tuple(periodic)
@@ -185,7 +183,7 @@ class SchedulerService:
     async def sweep_alerts(self) -> int:
         if not self.active:
             return 0
-        raised = await self.database.run(self.coach.raise_unacknowledged, self.alert_repeat)
+        raised = await self.database.run(self.services.alerts.raise_unacknowledged)
         if raised:
             log.warning("raised %d unacknowledged risk alert(s) again", raised)
             self.sender.wake()
@@ -202,7 +200,7 @@ class SchedulerService:
         return done
 
     async def sweep_broadcasts(self) -> int:
-        if not self.active or self.broadcasts is None:
+        if not self.active:
             return 0
         started = await self.database.run(self.broadcasts.start_due)
         reported = await self.database.run(self.broadcasts.report_progress)

@@ -21,6 +21,7 @@ _MARK_HANDLED = (
     .values(handled_at=bindparam("handled_at"), failed=bindparam("failed"))
 )
 _MARK_HANDLED_DROPPING_TEXT = _MARK_HANDLED.values(payload=None)
+_KNOWN = select(_table.c.update_id).where(_table.c.update_id == bindparam("update_id"))
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,16 @@ def unhandled(session: Session) -> list[Received]:
         select(InboundUpdate).where(col(InboundUpdate.handled_at).is_(None)).order_by(col(InboundUpdate.update_id))
     ).all()
     return [Received(r.update_id, r.chat_id, r.payload or {}) for r in rows]
+
+
+def take(session: Session, update_id: int, now: datetime) -> bool:
+    """Mark a stored update handled, in the transaction of its effects; False if it was handled
+    already (its effects must not happen again). An update the inbox never stored (the terminal
+    chat, a scheduler event) is taken too. Its text is dropped: once handled, it is not needed."""
+    changed = session.execute(_MARK_HANDLED_DROPPING_TEXT, {"id": update_id, "handled_at": now, "failed": False})
+    if int(changed.rowcount) == 1:  # type: ignore[attr-defined]
+        return True
+    return session.execute(_KNOWN, {"update_id": update_id}).scalar() is None
 
 
 def is_handled(session: Session, update_id: int) -> bool:

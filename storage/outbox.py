@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
+from content.render import split_for_telegram
 from storage.models import OutboxMessage, Patient
+from storage.payloads import Edit, Message, Payload, UnknownPayload, payload_from, to_json
 from storage.topics import Thread, thread_for_patient
 
 LEASE = timedelta(seconds=60)  # a claimed message not reported on by then is claimed again
@@ -29,41 +32,109 @@ class Priority(IntEnum):
 
 @dataclass(frozen=True)
 class Claimed:
+    """A row claimed for sending, with its payload ready for the transport (references filled in)."""
+
     id: int
     chat_id: int
     patient_id: int | None
-    kind: str
-    payload: dict[str, Any]
+    payload: Payload
     attempts: int
     created_at: datetime
     priority: int = Priority.INTERACTIVE
 
+    @property
+    def kind(self) -> str:
+        return self.payload.kind
+
+
+@dataclass(frozen=True)
+class Queued:
+    """One message for `enqueue_all`: many at once (a broadcast's recipients)."""
+
+    chat_id: int
+    payload: Payload
+    priority: Priority = Priority.INTERACTIVE
+    patient_id: int | None = None
+    group: str | None = None
+    not_before: datetime | None = None
+
 
 def enqueue(
     session: Session,
-    *,
     chat_id: int,
-    kind: str,
-    payload: dict[str, Any],
+    payload: Payload,
     now: datetime,
+    *,
     priority: Priority = Priority.INTERACTIVE,
     patient_id: int | None = None,
-    cue_group: str | None = None,
+    group: str | None = None,
     not_before: datetime | None = None,
-) -> OutboxMessage:
-    """Queue a message, to go as soon as its turn comes, or not before `not_before`."""
-    message = OutboxMessage(
-        cue_group=cue_group,
-        patient_id=patient_id,
-        chat_id=chat_id,
-        kind=kind,
-        payload=payload,
-        priority=int(priority),
-        not_before=not_before or now,
-        created_at=now,
-    )
-    session.add(message)
-    return message
+) -> list[OutboxMessage]:
+    """Queue something for Telegram, to go as soon as its turn comes, or not before `not_before`.
+
+    The one way every part of the coach queues a message, in the transaction of the change it
+    reports. A text longer than Telegram allows becomes several messages, in order, with the
+    buttons on the last; an edit keeps the first part (a message holds 4096 characters). Returns
+    the rows, not yet flushed (`row_id` gives a row's id).
+    """
+    rows = [
+        OutboxMessage(
+            cue_group=group,
+            patient_id=patient_id,
+            chat_id=chat_id,
+            kind=part.kind,
+            payload=to_json(part),
+            priority=int(priority),
+            not_before=not_before or now,
+            created_at=now,
+        )
+        for part in _parts(payload)
+    ]
+    session.add_all(rows)
+    return rows
+
+
+def enqueue_all(session: Session, messages: Sequence[Queued], now: datetime) -> int:
+    """Queue many messages in one statement (a broadcast); returns how many rows."""
+    rows = [
+        {
+            "patient_id": m.patient_id,
+            "chat_id": m.chat_id,
+            "kind": part.kind,
+            "payload": to_json(part),
+            "priority": int(m.priority),
+            "status": "pending",
+            "attempts": 0,
+            "not_before": m.not_before or now,
+            "created_at": now,
+            "cue_group": m.group,
+        }
+        for m in messages
+        for part in _parts(m.payload)
+    ]
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
+    return len(rows)
+
+
+def _parts(payload: Payload) -> list[Payload]:
+    if isinstance(payload, Message):
+        texts = split_for_telegram(payload.text)
+        last = len(texts) - 1
+        return [
+            replace(payload, text=text, buttons=payload.buttons if i == last else ()) for i, text in enumerate(texts)
+        ]
+    if isinstance(payload, Edit):
+        return [replace(payload, text=split_for_telegram(payload.text)[0])]
+    return [payload]
+
+
+def row_id(session: Session, row: OutboxMessage) -> int:
+    """The id of a row just queued (flushing what is queued so far)."""
+    if row.id is None:
+        session.flush()
+    assert row.id is not None
+    return row.id
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
@@ -100,7 +171,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     seen: set[int] = set()
     chosen: dict[int, dict[str, Any]] = {}
     cancelled: list[int] = []
-    for row_id, chat_id, not_before, _status, stored in rows:
+    for queued_id, chat_id, not_before, _status, stored in rows:
         if chat_id in seen:
             continue
         thread = _topic_thread(session, stored)
@@ -109,19 +180,19 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         seen.add(chat_id)
         if not_before > now:  # in flight (leased), waiting for a retry, or timed for later
             continue
-        assert row_id is not None
+        assert queued_id is not None
         payload = dict(stored)
         if "message_ref" in payload:  # an edit of a message sent earlier from this outbox
             named = session.get(OutboxMessage, payload["message_ref"])
             if named is None or named.status in ("failed", "blocked", "cancelled"):
-                cancelled.append(row_id)
+                cancelled.append(queued_id)
                 continue
             if named.telegram_message_id is None:
                 continue  # not sent yet: it goes first
             payload["message_id"] = named.telegram_message_id
         if "topic_of" in payload:
             payload["thread_id"] = thread
-        chosen[row_id] = payload
+        chosen[queued_id] = payload
         if len(chosen) >= limit:
             break
     if cancelled:
@@ -145,11 +216,16 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         ).where(col(OutboxMessage.id).in_(list(chosen)))
     ).all()
     by_id = {d[0]: d for d in details}
-    return [
-        Claimed(row_id, by_id[row_id][1], by_id[row_id][2], by_id[row_id][3], payload, by_id[row_id][4],
-                by_id[row_id][5], by_id[row_id][6])
-        for row_id, payload in chosen.items()
-    ]  # fmt: skip
+    claimed: list[Claimed] = []
+    for queued_id, payload in chosen.items():
+        _, chat_id, patient_id, kind, attempts, created_at, priority = by_id[queued_id]
+        try:
+            typed = payload_from(kind, payload)
+        except UnknownPayload as error:
+            mark_failed(session, queued_id, str(error))
+            continue
+        claimed.append(Claimed(queued_id, chat_id, patient_id, typed, attempts, created_at, priority))
+    return claimed
 
 
 def _topic_thread(session: Session, payload: dict[str, Any]) -> Thread:
@@ -172,8 +248,8 @@ def mark_all_sent(session: Session, sent: list[tuple[int, int | None]], now: dat
         session.execute(
             update(OutboxMessage),
             [
-                {"id": row_id, "status": "sent", "sent_at": now, "telegram_message_id": message_id, "error": None}
-                for row_id, message_id in sent
+                {"id": sent_id, "status": "sent", "sent_at": now, "telegram_message_id": message_id, "error": None}
+                for sent_id, message_id in sent
             ],
         )
 

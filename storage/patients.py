@@ -83,7 +83,12 @@ def load_state(session: Session, patient: Patient) -> tuple[PatientState, int]:
     row = session.get(DialogState, patient.id)
     if row is None:
         raise LookupError(f"patient {patient.code} has no dialog state")
-    state = PatientState(
+    return state_of(patient, row), row.version
+
+
+def state_of(patient: Patient, row: DialogState) -> PatientState:
+    """The engine's view of a patient, from their row and their dialog state row."""
+    return PatientState(
         code=patient.code or "",
         locale=patient.locale,
         timezone=patient.timezone,
@@ -94,7 +99,6 @@ def load_state(session: Session, patient: Patient) -> tuple[PatientState, int]:
         step=row.step,
         **PatientState.dialog_fields(row.data),
     )
-    return state, row.version
 
 
 def save_state(session: Session, patient: Patient, state: PatientState, version: int, now: datetime) -> None:

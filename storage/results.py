@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from dialogs.desk.card import FlagLine, ScoreLine
 from storage.alerts import audit
 from storage.models import CareFlag, QuestionnaireResult
-
-
-@dataclass(frozen=True)
-class ResultSummary:
-    """The latest result of one questionnaire, as the guides see it."""
-
-    id: str  # the questionnaire: phq9
-    title: str  # PHQ-9
-    score: str  # as shown: "12", "4.3", "-" (not scored)
-    band: str | None
-    change: str | None  # since baseline: "+3", "-1.5"; None for the first result
-    occasion: str
-    at: datetime
 
 
 def save_result(session: Session, result: QuestionnaireResult) -> QuestionnaireResult:
@@ -40,8 +27,8 @@ def change_shown(change: float | None) -> str | None:
     return f"{change:+.0f}" if float(change).is_integer() else f"{change:+.1f}"
 
 
-def latest_results(session: Session, patient_id: int) -> list[ResultSummary]:
-    """One summary per questionnaire the patient has done: the latest result, with its change since baseline."""
+def latest_results(session: Session, patient_id: int) -> list[ScoreLine]:
+    """One line per questionnaire the patient has done: the latest result, with its change since baseline."""
     rows = session.exec(
         select(QuestionnaireResult)
         .where(col(QuestionnaireResult.patient_id) == patient_id)
@@ -51,19 +38,9 @@ def latest_results(session: Session, patient_id: int) -> list[ResultSummary]:
     for row in rows:
         latest[row.questionnaire] = row
     return [
-        ResultSummary(r.questionnaire, r.title, r.shown, r.band, change_shown(r.change), r.occasion, r.created_at)
+        ScoreLine(r.questionnaire, r.title, r.shown, r.band, change_shown(r.change), r.occasion, r.created_at)
         for r in sorted(latest.values(), key=lambda r: r.title)
     ]
-
-
-def score_lines(session: Session, patient_id: int) -> list[str]:
-    """The latest results as short lines for the guides: "PHQ-9: 12 (moderate), +3 since baseline (week-3)"."""
-    lines = []
-    for result in latest_results(session, patient_id):
-        band = f" ({result.band})" if result.band else ""
-        change = f", {result.change} since baseline" if result.change is not None else ", baseline"
-        lines.append(f"{result.title}: {result.score}{band}{change} ({result.occasion}, {result.at:%Y-%m-%d})")
-    return lines
 
 
 def flag(session: Session, patient_id: int, rule: str, occasion: str, reason: str, now: datetime) -> CareFlag:
@@ -74,14 +51,14 @@ def flag(session: Session, patient_id: int, rule: str, occasion: str, reason: st
     return care_flag
 
 
-def open_flags(session: Session, patient_id: int) -> list[str]:
-    """Stepped-care flags not yet reviewed, as short lines: "PHQ-9 of 20 or more (week-3, 2026-03-23)"."""
+def open_flags(session: Session, patient_id: int) -> list[FlagLine]:
+    """Stepped-care flags not yet reviewed, oldest first."""
     rows = session.exec(
         select(CareFlag)
         .where(col(CareFlag.patient_id) == patient_id, col(CareFlag.reviewed_at).is_(None))
         .order_by(col(CareFlag.id))
     ).all()
-    return [f"{row.reason} ({row.occasion}, {row.created_at:%Y-%m-%d})" for row in rows]
+    return [FlagLine(row.reason, row.occasion, row.created_at) for row in rows]
 
 
 def review_flag(session: Session, flag_id: int, staff_id: int, now: datetime) -> CareFlag | None:

@@ -7,16 +7,15 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from dialogs.desk.roles import ADMIN, COORDINATOR, GUIDE, ROLES, holds
 from storage.models import StaffMember
 
-ADMIN, COORDINATOR, GUIDE = "admin", "coordinator", "guide"
-ROLES = (ADMIN, COORDINATOR, GUIDE)
+__all__ = ["ADMIN", "COORDINATOR", "GUIDE", "ROLES", "ensure_admins", "has_role", "members", "remove", "role_of"]
 
 
 def has_role(session: Session, telegram_user_id: int, *roles: str) -> bool:
     """Whether this person holds one of `roles`; an admin holds them all."""
-    member = session.get(StaffMember, telegram_user_id)
-    return member is not None and (member.role == ADMIN or member.role in roles)
+    return holds(role_of(session, telegram_user_id), *roles)
 
 
 def role_of(session: Session, telegram_user_id: int) -> str | None:

@@ -1,19 +1,20 @@
-"""Tickets (a patient waiting for their guide), check-ins logged by guides, and clinical notes."""
+"""Tickets (a patient waiting for their guide), contacts logged by guides, and clinical notes: the
+rows, changed as the staff side's pure core decides (dialogs/desk/tickets.py, dialogs/desk/queue.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from dialogs.desk import tickets as transitions
+from dialogs.desk.queue import InCourse, contacts_due
+from dialogs.desk.tickets import TicketState
 from dialogs.state import Status
 from storage.models import ClinicalNote, Patient, StaffContact, Ticket
-
-CHECKIN_EVERY = timedelta(days=7)
-CONTACT_KINDS = ("phone", "message", "video", "in_person")
-
 
 # -- tickets ------------------------------------------------------------------------------
 
@@ -24,62 +25,63 @@ def open_ticket(session: Session, patient_id: int) -> Ticket | None:
     ).first()
 
 
+def state_of(ticket: Ticket) -> TicketState:
+    return TicketState(
+        ticket.opened_at, ticket.waiting_since, ticket.last_raised_at, ticket.raised_count, ticket.answered_at,
+        ticket.answered_by,
+    )  # fmt: skip
+
+
+def _save(session: Session, ticket: Ticket, state: TicketState) -> Ticket:
+    for name, value in asdict(state).items():
+        setattr(ticket, name, value)
+    session.add(ticket)
+    return ticket
+
+
 def patient_wrote(session: Session, patient_id: int, now: datetime) -> tuple[Ticket, bool]:
     """A message for the guide: the open ticket (opened now if there was none) and whether it is new."""
     ticket = open_ticket(session, patient_id)
     fresh = ticket is None
-    if ticket is None:
-        ticket = Ticket(patient_id=patient_id, opened_at=now)
-    if ticket.waiting_since is None:
-        ticket.waiting_since = now
-        ticket.last_raised_at = None
-    session.add(ticket)
+    row = ticket or Ticket(patient_id=patient_id, opened_at=now)
+    _save(session, row, transitions.patient_wrote(state_of(ticket) if ticket else None, now))
     session.flush()
-    return ticket, fresh
+    return row, fresh
 
 
 def guide_replied(session: Session, patient_id: int) -> None:
     """A guide answered: the patient is no longer waiting (the ticket stays open until marked done)."""
     ticket = open_ticket(session, patient_id)
     if ticket is not None and ticket.waiting_since is not None:
-        ticket.waiting_since = None
-        session.add(ticket)
+        _save(session, ticket, transitions.guide_replied(state_of(ticket)))
 
 
 def mark_answered(session: Session, ticket: Ticket, staff_id: int, now: datetime) -> bool:
     """Close a ticket; False if it was already closed."""
-    if ticket.answered_at is not None:
+    answered = transitions.answered(state_of(ticket), staff_id, now)
+    if answered is None:
         return False
-    ticket.answered_at = now
-    ticket.answered_by = staff_id
-    ticket.waiting_since = None
-    session.add(ticket)
+    _save(session, ticket, answered)
     return True
 
 
 def open_tickets(session: Session) -> list[Ticket]:
     """Open tickets, the longest waiting first."""
-    tickets = session.exec(select(Ticket).where(col(Ticket.answered_at).is_(None))).all()
-    return sorted(tickets, key=lambda t: (t.waiting_since or t.opened_at, t.id or 0))
+    rows = {t.id or 0: t for t in session.exec(select(Ticket).where(col(Ticket.answered_at).is_(None))).all()}
+    return [rows[ticket_id] for ticket_id, _ in transitions.queue_order([(i, state_of(t)) for i, t in rows.items()])]
 
 
 def overdue(session: Session, now: datetime, deadline: Callable[[datetime], datetime]) -> list[Ticket]:
     """Open tickets whose patient is still waiting past `deadline(since)`, counted from the
     oldest unanswered message, or from the last time the ticket was raised again."""
-    return [
-        ticket
-        for ticket in open_tickets(session)
-        if ticket.waiting_since is not None and deadline(ticket.last_raised_at or ticket.waiting_since) <= now
-    ]
+    return [ticket for ticket in open_tickets(session) if transitions.is_overdue(state_of(ticket), now, deadline)]
 
 
 def mark_raised(session: Session, ticket: Ticket, now: datetime) -> None:
-    ticket.raised_count += 1
-    ticket.last_raised_at = now
-    session.add(ticket)
+    _save(session, ticket, transitions.raised_again(state_of(ticket), now))
 
 
-# -- check-ins ------------------------------------------------------------------------------
+# -- contacts (what guides log with /checkin) -----------------------------------------------
 
 
 def log_contact(session: Session, patient_id: int, staff_id: int, kind: str, minutes: int, now: datetime) -> None:
@@ -109,7 +111,7 @@ def clinician_time(session: Session) -> list[tuple[Patient, int, int]]:
     return sorted(((p, int(n), int(m or 0)) for p, n, m in rows), key=lambda r: (-r[2], r[0].code or ""))
 
 
-def due_checkins(session: Session, now: datetime) -> list[tuple[Patient, datetime]]:
+def contacts_due_now(session: Session, now: datetime) -> list[tuple[Patient, datetime]]:
     """Active patients with no logged contact in the last week (counted from consent), with
     the moment the last contact (or consent) was, the longest since first."""
     latest = (
@@ -122,13 +124,9 @@ def due_checkins(session: Session, now: datetime) -> list[tuple[Patient, datetim
         .outerjoin(latest, latest.c.patient_id == col(Patient.id))
         .where(col(Patient.status) == Status.ACTIVE.value, col(Patient.consented_at).is_not(None))
     ).all()
-    due: list[tuple[Patient, datetime]] = []
-    for patient, contacted in rows:
-        assert patient.consented_at is not None
-        since = max(patient.consented_at, contacted) if contacted else patient.consented_at
-        if since <= now - CHECKIN_EVERY:
-            due.append((patient, since))
-    return sorted(due, key=lambda pair: pair[1])
+    by_code = {patient.code or "": patient for patient, _ in rows}
+    in_course = [InCourse(patient.code or "", patient.consented_at, at) for patient, at in rows if patient.consented_at]
+    return [(by_code[code], since) for code, since in contacts_due(in_course, now)]
 
 
 # -- clinical notes -----------------------------------------------------------------------

@@ -32,11 +32,15 @@ def settings_for(telegram: FakeTelegram, tmp_path: Path, **overrides: object) ->
 
 
 @asynccontextmanager
-async def running_coach(settings: Settings, clock: Clock | None = None) -> AsyncIterator[TelegramCoach]:
-    """The coach running in this event loop, stopped cleanly afterwards."""
+async def running_coach(
+    settings: Settings, clock: Clock | None = None, *, timers: bool = False
+) -> AsyncIterator[TelegramCoach]:
+    """The coach running in this event loop, stopped cleanly afterwards. The sender runs; the
+    scheduler's sweeps run only when the test calls them (`coach.service.sweep_due()` ...), so no
+    test depends on what a real-time sweep happens to find; `timers=True` runs them on their own."""
     coach = TelegramCoach.build(settings, clock)
     stop = asyncio.Event()
-    task = asyncio.create_task(coach.run(stop))
+    task = asyncio.create_task(coach.run(stop, timers=timers))
     try:
         yield coach
     finally:

@@ -4,8 +4,7 @@ time moved from one due moment to the next with the sweeps run at each, as the s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -13,14 +12,15 @@ from sqlmodel import col, select
 from bot.sender import Sender
 from bot.transport import Delivered, Delivery
 from clock import ManualClock
+from coach.services import Services
 from content import buttons as callbacks
 from dialogs.events import Command, Event, Press, Start, Text
-from paincoach.coach import Coach
 from scheduler.service import SchedulerService
 from storage.database import Database
 from storage.models import DialogState, DueEvent, OutboxMessage, Patient
 from storage.outbox import Priority
 from storage.patients import Person
+from storage.payloads import Payload
 
 
 class Delivers:
@@ -29,30 +29,28 @@ class Delivers:
     def __init__(self) -> None:
         self.delivered: list[tuple[int, str]] = []
 
-    async def deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
-        self.delivered.append((chat_id, payload.get("text", "")))
+    async def deliver(self, chat_id: int, payload: Payload) -> Delivery:
+        self.delivered.append((chat_id, getattr(payload, "text", "")))
         return Delivered(len(self.delivered))
 
 
-def service_for(
-    coach: Coach, database: Database, clock: ManualClock, holder: str = "test-scheduler"
-) -> SchedulerService:
-    sender = Sender(database, Delivers(), clock, rate=1000, poll_interval=0.05)
-    return SchedulerService(coach, database, sender, clock, alert_repeat=timedelta(minutes=15), holder=holder)
+def service_for(services: Services, holder: str = "test-scheduler") -> SchedulerService:
+    sender = Sender(services.database, Delivers(), services.clock, rate=1000, poll_interval=0.05)
+    return SchedulerService(services, sender, holder=holder)
 
 
 @dataclass
 class Walker:
     """One patient, tapping and typing through the coach as a person would."""
 
-    coach: Coach
+    services: Services
     database: Database
     person: Person
     updates: int = field(default=1000)
 
     def do(self, event: Event) -> None:
         self.updates += 1
-        self.coach.handle(self.person, event, self.updates)
+        self.services.coach.handle(self.person, event, self.updates)
 
     def state(self) -> DialogState:
         with self.database.transaction() as session:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clock import ManualClock
+from clock import Clock, ManualClock
+from coach.services import Place, Services, build
 from content.schema import Content
-from paincoach.coach import Coach
 from storage.database import Database
+
+STAFF_CHAT = -100500
 
 
 def make_database(tmp_path: Path, name: str = "coach.db") -> Database:
@@ -20,12 +22,9 @@ def migrated(url: str) -> Database:
     return database
 
 
-def make_coach(database: Database, content: Content, clock: ManualClock | None = None) -> Coach:
-    return Coach(
-        database,
-        content,
-        clock or ManualClock(),
-        default_locale="en",
-        default_timezone="Europe/London",
-        staff_chat_id=-100500,
-    )
+def make_services(
+    database: Database, content: Content, clock: Clock | None = None, staff_chat_id: int = STAFF_CHAT
+) -> Services:
+    """The coach's services as a clinic in London with a staff chat runs them."""
+    place = Place(default_locale="en", default_timezone="Europe/London", staff_chat_id=staff_chat_id)
+    return build(database, content, clock or ManualClock(), place)

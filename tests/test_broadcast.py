@@ -13,22 +13,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aiogram import Bot
 from sqlalchemy import insert
 from sqlmodel import col, func, select
 
+from bot.aiogram import AiogramApi
 from bot.sender import Sender
-from bot.telegram import AiogramTransport, make_bot
 from clock import ManualClock, SystemClock
+from coach.broadcasts import BroadcastDesk, BroadcastError
 from content.schema import Content
-from paincoach.broadcasts import BroadcastDesk, BroadcastError
 from scheduler.service import SchedulerService, holder_name
 from storage.database import Database
 from storage.models import Broadcast, DialogState, OutboxMessage, Patient
 from storage.outbox import Priority
 from tests.e2e import STAFF_CHAT, running_coach, settings_for, settle
 from tests.fakes.telegram import FakeTelegram
-from tests.support import make_coach, make_database
+from tests.support import make_database, make_services
 from tests.test_e2e import onboard
 
 COORDINATOR = 4100
@@ -193,15 +192,11 @@ async def test_ten_thousand_recipients_each_get_the_broadcast_once_even_when_the
     staff = telegram.group(STAFF_CHAT, "Guides")
     telegram.rate_limit(per_chat_per_second=1, global_per_second=1000)
 
-    def scheduler(db: Database, holder: str) -> tuple[SchedulerService, Bot]:
-        bot = make_bot(telegram.token, telegram.base_url)
-        coach = make_coach(db, content, clock)
-        sender = Sender(db, AiogramTransport(bot), clock, rate=1000, poll_interval=0.05)
-        desk = BroadcastDesk(db, content, clock, staff_chat_id=STAFF_CHAT)
-        service = SchedulerService(
-            coach, db, sender, clock, alert_repeat=timedelta(minutes=15), broadcasts=desk, holder=holder
-        )
-        return service, bot
+    def scheduler(db: Database, holder: str) -> tuple[SchedulerService, AiogramApi]:
+        api = AiogramApi.connect(telegram.token, telegram.base_url)
+        services = make_services(db, content, clock, staff_chat_id=STAFF_CHAT)
+        sender = Sender(db, api, clock, rate=1000, poll_interval=0.05)
+        return SchedulerService(services, sender, holder=holder), api
 
     # The first scheduler is named as a process of this machine that no longer exists by the time
     # the second looks (as after a crash), so the second may take over without waiting 20 s.
@@ -239,8 +234,8 @@ async def test_ten_thousand_recipients_each_get_the_broadcast_once_even_when_the
         await asyncio.sleep(1)
     summary = await staff.wait_for_text("finished", timeout=10)
     await second.close()
-    await first_bot.session.close()
-    await second_bot.session.close()
+    await first_bot.close()
+    await second_bot.close()
     second_db.dispose()
 
     counts = Counter(c.chat_id for c in telegram.calls_of("sendMessage") if c.ok and c.chat_id in wanted)
@@ -270,8 +265,8 @@ async def test_ten_thousand_recipients_each_get_the_broadcast_once_even_when_the
 
 
 def test_only_coordinators_and_admins_may_broadcast(tmp_path: Path) -> None:
-    from paincoach.app import role_check
-    from storage.staff import ensure_admins, set_role
+    from dialogs.desk.roles import may
+    from storage.staff import ensure_admins, role_of, set_role
     from tests.support import migrated
 
     database = migrated(f"sqlite:///{tmp_path / 'roles.db'}")
@@ -280,6 +275,10 @@ def test_only_coordinators_and_admins_may_broadcast(tmp_path: Path) -> None:
         ensure_admins(session, [1], now)
         set_role(session, 2, "coordinator", 1, now)
         set_role(session, 3, "guide", 1, now)
-    may_broadcast = role_check(database, "coordinator")
+
+    def may_broadcast(user: int) -> bool:
+        with database.transaction() as session:
+            return may(role_of(session, user), "broadcast")
+
     assert [may_broadcast(user) for user in (1, 2, 3, 4)] == [True, True, False, False]
     database.dispose()

@@ -15,7 +15,7 @@ from paincoach.cli import app
 from storage.models import Broadcast
 from storage.patients import Person
 from tests.scheduling import Walker
-from tests.support import make_coach, make_database
+from tests.support import make_database, make_services
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_schedule_show_lists_what_is_due_in_local_time_and_utc(
 ) -> None:
     database = make_database(tmp_path)
     clock = ManualClock(datetime(2026, 3, 16, 10, 0, tzinfo=UTC))
-    Walker(make_coach(database, content, clock), database, Person(5, 5, "en")).onboard()
+    Walker(make_services(database, content, clock), database, Person(5, 5, "en")).onboard()
     database.dispose()
 
     result = CliRunner().invoke(app, ["schedule", "show", "p-0001"])

@@ -315,7 +315,7 @@ async def test_an_unanswered_message_is_raised_again(telegram: FakeTelegram, tmp
     settings = settings_for(telegram, tmp_path, admin_ids=(ADMIN,))
     staff = telegram.group(STAFF_CHAT, "Guides", is_forum=True)
     async with running_coach(settings, clock) as coach:
-        desk = coach.coach.desk
+        desk = coach.services.desk
         assert desk is not None
 
         async def sweep() -> int:
@@ -468,6 +468,6 @@ async def test_a_question_before_consent_goes_into_the_patients_topic(telegram: 
 async def test_the_desk_is_built_only_with_a_staff_chat(telegram: FakeTelegram, tmp_path: Path) -> None:
     without = TelegramCoach.build(settings_for(telegram, tmp_path, staff_chat_id=None))
     try:
-        assert without.coach.desk is None
+        assert without.services.desk is None
     finally:
         without.database.dispose()

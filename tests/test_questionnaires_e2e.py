@@ -8,22 +8,22 @@ import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from sqlmodel import Session, col, select
 
 from clock import ManualClock
+from dialogs.desk import card
 from dialogs.events import Start, Text
 from paincoach.app import TelegramCoach
-from paincoach.coach import make_coach
 from paincoach.settings import Settings
-from scheduler.jobs import QUESTIONNAIRE_SWEEP_SECONDS, build_scheduler, periodic_sweeps
+from paincoach.wiring import make_services
 from storage import outbox, results
 from storage.database import Database
 from storage.models import Alert, AuditEvent, CareFlag, DialogState, Patient, QuestionnaireResult
 from storage.outbox import Priority
 from storage.patients import Person
+from storage.payloads import Message
 from tests.conftest import CONTENT_DIR, load_content
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, tap
 from tests.fakes.telegram import FakeTelegram, FakeUser
@@ -200,22 +200,19 @@ def test_alerts_go_ahead_of_everything_already_waiting(tmp_path: Path) -> None:
     database = Database(settings.database_url)
     database.upgrade()
     clock = ManualClock()
-    coach = make_coach(settings, database, load_content(CONTENT_DIR, "en"), clock)
+    coach = make_services(settings, database, load_content(CONTENT_DIR, "en"), clock).coach
     person = Person(user_id=61, chat_id=61)
     coach.handle(person, Start())
     with database.transaction() as session:
         for chat in (61, STAFF_CHAT):
             for number, priority in enumerate([Priority.BROADCAST, Priority.SCHEDULED, Priority.INTERACTIVE] * 3):
-                outbox.enqueue(
-                    session, chat_id=chat, kind="message", now=clock.now(), priority=priority,
-                    payload={"text": f"waiting {number}", "buttons": []},
-                )  # fmt: skip
+                outbox.enqueue(session, chat, Message(f"waiting {number}"), clock.now(), priority=priority)
     coach.handle(person, Text("some days I want to kill myself"))
     with database.transaction() as session:
         claimed = {c.chat_id: c for c in outbox.claim_due(session, clock.now(), limit=10)}
-    assert "not watched around the clock" in claimed[61].payload["text"], "the patient's safety message first"
-    assert "URGENT" in claimed[STAFF_CHAT].payload["text"], "the guides' alert first"
-    assert claimed[STAFF_CHAT].payload["buttons"][0][1].startswith("ack:")
+    assert "not watched around the clock" in claimed[61].payload.text, "the patient's safety message first"
+    assert "URGENT" in claimed[STAFF_CHAT].payload.text, "the guides' alert first"
+    assert claimed[STAFF_CHAT].payload.buttons[0][1].startswith("ack:")
     database.dispose()
 
 
@@ -228,11 +225,10 @@ async def test_the_check_in_is_announced_once_started_resumed_after_a_restart_an
     user = telegram.user(5105)
     async with running_coach(settings, clock) as coach:
         await onboard(user, telegram)
-        assert await coach.database.run(coach.coach.announce_due_questionnaires) == 1
-        coach.sender.wake()
+        assert await coach.service.sweep_due() == 1, "the baseline questionnaires, due at consent"
         ready = await user.wait_for_text("Your check-in is ready")
         assert ready.labels == ["Start my check-in"]
-        assert await coach.database.run(coach.coach.announce_due_questionnaires) == 0, "once per occasion"
+        assert await coach.service.sweep_due() == 0, "once per occasion"
         await tap(user, telegram, "Start my check-in")
         for _ in range(3):
             await tap(user, telegram, "Several days")
@@ -304,7 +300,7 @@ async def test_a_severe_result_flags_the_patient_and_a_guide_marks_it_reviewed(
         database = Database(settings.database_url)
         try:
             with database.transaction() as session:
-                assert results.open_flags(session, 1) == [f"PHQ-9 of 20 or more (baseline, {flag_date(session)})"]
+                assert flag_lines(session) == [f"PHQ-9 of 20 or more (baseline, {flag_date(session)})"]
         finally:
             database.dispose()
         query = staff.press(GUIDE, "✅ Reviewed", message_id=flag.message_id)
@@ -322,9 +318,15 @@ async def test_a_severe_result_flags_the_patient_and_a_guide_marks_it_reviewed(
 
 async def raise_again(coach: TelegramCoach, repeat: timedelta) -> int:
     """What the safety sweep does: raise again the alerts nobody acknowledged within `repeat`."""
-    raised = await coach.database.run(coach.coach.raise_unacknowledged, repeat)
+    raised = await coach.database.run(coach.services.alerts.raise_unacknowledged, repeat)
     coach.sender.wake()
     return raised
+
+
+def flag_lines(session: Session) -> list[str]:
+    """Open flags as the guides read them on the card."""
+    texts = load_content(CONTENT_DIR, "en").for_locale(None).ui
+    return card.flag_lines(texts, results.open_flags(session, 1), "UTC")
 
 
 def flag_date(session: Session) -> str:
@@ -332,20 +334,10 @@ def flag_date(session: Session) -> str:
     return f"{row.created_at:%Y-%m-%d}"
 
 
-def test_the_check_in_sweep_is_scheduled_on_purpose() -> None:
-    coach = SimpleNamespace(announce_due_questionnaires=lambda: 0, desk=None)
-    scheduler = build_scheduler(SimpleNamespace(periodic=periodic_sweeps(coach)))  # type: ignore[arg-type]
-    job = scheduler.get_job("questionnaire-sweep")
-    assert job is not None
-    assert job.coalesce
-    assert job.max_instances == 1
-    assert job.misfire_grace_time == QUESTIONNAIRE_SWEEP_SECONDS
-    assert job.trigger.interval == timedelta(seconds=QUESTIONNAIRE_SWEEP_SECONDS)
-
-
 def test_the_chart_is_a_png_with_one_panel_per_questionnaire() -> None:
+    from bot.charts import progress_png
     from dialogs.actions import ChartSeries
-    from paincoach.charts import progress_png, series_from_payload, series_payload
+    from storage.payloads import chart_from_json, chart_json
 
     one = progress_png([ChartSeries("Your mood (PHQ-9)", (("2026-03-02", 12.0),), 0, 27)])
     two = progress_png(
@@ -357,7 +349,7 @@ def test_the_chart_is_a_png_with_one_panel_per_questionnaire() -> None:
     for png in (one, two):
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
     series = [ChartSeries("Your pain (PEG)", (("2026-03-02", 6.3), ("2026-03-09", 5.0)), 0, 10)]
-    assert series_from_payload(json.loads(json.dumps(series_payload(series)))) == series, "stored as JSON, drawn later"
+    assert list(chart_from_json(json.loads(json.dumps(chart_json(series))))) == series, "stored as JSON, drawn later"
     height = int.from_bytes(two[20:24], "big")
     assert height > int.from_bytes(one[20:24], "big"), "a taller picture for two panels"
 
@@ -372,9 +364,7 @@ async def test_a_check_in_waits_out_the_quiet_hours_and_is_reminded_once_if_left
         await onboard(user, telegram)
 
         async def sweep() -> int:
-            told = await coach.database.run(coach.coach.announce_due_questionnaires)
-            coach.sender.wake()
-            return told
+            return await coach.service.sweep_due()
 
         clock.advance(timedelta(hours=13))  # 22:00: quiet hours
         assert await sweep() == 0, "nothing in the quiet hours"

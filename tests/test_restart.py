@@ -15,7 +15,7 @@ import pytest
 
 from clock import SystemClock
 from content import load_content
-from paincoach.coach import make_coach, open_database
+from paincoach.wiring import make_services, open_database
 from storage.inbox import Received
 from tests.conftest import CONTENT_DIR, ROOT
 from tests.e2e import last, running_coach, settings_for, settle, snapshot, tap
@@ -97,7 +97,7 @@ async def test_updates_stored_but_not_handled_before_a_crash_are_handled_at_star
 ) -> None:
     settings = settings_for(telegram, tmp_path)
     database = open_database(settings)
-    coach = make_coach(settings, database, load_content(CONTENT_DIR, "en"), SystemClock())
+    services = make_services(settings, database, load_content(CONTENT_DIR, "en"), SystemClock())
     stored = {
         "update_id": 500,
         "message": {
@@ -109,7 +109,7 @@ async def test_updates_stored_but_not_handled_before_a_crash_are_handled_at_star
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         },
     }
-    coach.receive([Received(500, 3002, stored)])
+    services.inbox.receive([Received(500, 3002, stored)])
     database.dispose()
     async with running_coach(settings):
         user = telegram.user(3002)

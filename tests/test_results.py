@@ -12,13 +12,15 @@ from sqlmodel import Session, col, select
 from clock import ManualClock
 from content.render import plain
 from content.schema import Content
+from dialogs.desk import card
 from dialogs.events import Start
-from paincoach.coach import make_coach, open_database
 from paincoach.settings import Settings
+from paincoach.wiring import make_services, open_database
 from storage import results
 from storage.database import Database
 from storage.models import AuditEvent, Patient, QuestionnaireResult
 from storage.patients import Person
+from tests.conftest import CONTENT_DIR, load_content
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -61,10 +63,15 @@ def test_latest_results_give_one_line_per_questionnaire_with_the_change_since_ba
     assert audited == ["questionnaire_completed"] * 4
 
 
+def flag_lines(session: Session) -> list[str]:
+    """Open flags as the guides read them on the card."""
+    return card.flag_lines(load_content(CONTENT_DIR, "en").for_locale(None).ui, results.open_flags(session, 1), "UTC")
+
+
 def test_open_flags_until_reviewed_and_reviewing_twice_keeps_the_first(session: Session) -> None:
     first = results.flag(session, 1, "phq9-severe", "week-2", "PHQ-9 of 20 or more", NOW)
     results.flag(session, 1, "peg-rising", "week-4", "PEG rising three weeks running", NOW + timedelta(days=14))
-    assert results.open_flags(session, 1) == [
+    assert flag_lines(session) == [
         "PHQ-9 of 20 or more (week-2, 2026-03-02)",
         "PEG rising three weeks running (week-4, 2026-03-16)",
     ]
@@ -73,23 +80,26 @@ def test_open_flags_until_reviewed_and_reviewing_twice_keeps_the_first(session: 
     again = results.review_flag(session, first.id, 888, NOW + timedelta(hours=2))
     assert reviewed is not None and again is not None
     assert (again.reviewed_by, again.reviewed_at) == (777, NOW + timedelta(hours=1))
-    assert results.open_flags(session, 1) == ["PEG rising three weeks running (week-4, 2026-03-16)"]
+    assert flag_lines(session) == ["PEG rising three weeks running (week-4, 2026-03-16)"]
     assert results.review_flag(session, 999, 777, NOW) is None
     audited = session.exec(select(AuditEvent.action).order_by(col(AuditEvent.id))).all()
     assert audited == ["care_flag_raised", "care_flag_raised", "care_flag_reviewed"]
 
 
-def test_score_lines_read_as_the_guides_need_them(session: Session) -> None:
+def test_score_lines_read_as_the_guides_need_them(session: Session, content: Content) -> None:
     results.save_result(session, result("phq9", "PHQ-9", "9", 9, None, 0))
     results.save_result(session, result("phq9", "PHQ-9", "12", 12, 3, 7))
-    assert results.score_lines(session, 1) == ["PHQ-9: 12, +3 since baseline (week-1, 2026-03-09)"]
+    texts = content.for_locale(None).ui
+    assert card.score_lines(texts, results.latest_results(session, 1), "UTC") == [
+        "PHQ-9: 12, +3 since baseline (week-1, 2026-03-09)"
+    ]
 
 
 def test_the_patient_card_shows_latest_scores_and_open_flags(tmp_path: Path, content: Content) -> None:
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'card.db'}", staff_chat_id=-1001)  # type: ignore[call-arg]
     database = open_database(settings)
-    coach = make_coach(settings, database, content, ManualClock(NOW))
-    coach.handle(Person(user_id=77, chat_id=77), Start())
+    coach = make_services(settings, database, content, ManualClock(NOW))
+    coach.coach.handle(Person(user_id=77, chat_id=77), Start())
     assert coach.desk is not None
     with database.transaction() as session:
         patient = session.exec(select(Patient)).one()
@@ -97,8 +107,8 @@ def test_the_patient_card_shows_latest_scores_and_open_flags(tmp_path: Path, con
         baseline = result("phq9", "PHQ-9", "21", 21, None, 0)
         results.save_result(session, QuestionnaireResult(**{**baseline.model_dump(), "patient_id": patient.id}))
         results.flag(session, patient.id, "phq9-severe", "baseline", "PHQ-9 of 20 or more", NOW)
-        card = plain(coach.desk.card(session, patient))
-    assert "PHQ-9: 21, baseline (baseline, 2026-03-02)" in card
-    assert "PHQ-9 of 20 or more (baseline, 2026-03-02)" in card
-    assert "none yet" not in card
+        shown = plain(coach.desk.card(session, patient))
+    assert "PHQ-9: 21, baseline (baseline, 2026-03-02)" in shown
+    assert "PHQ-9 of 20 or more (baseline, 2026-03-02)" in shown
+    assert "none yet" not in shown
     database.dispose()

@@ -20,7 +20,7 @@ from storage.database import Database
 from storage.models import DueEvent
 from storage.patients import Person
 from tests.scheduling import Received, Timeline, Walker, scheduled_messages, service_for
-from tests.support import make_coach, make_database
+from tests.support import make_database, make_services
 
 LONDON = "Europe/London"
 PAT = Person(user_id=801, chat_id=801, language_code="en")
@@ -64,8 +64,8 @@ async def test_a_patient_enrolled_on_a_monday_gets_everything_on_the_right_local
 ) -> None:
     # Monday 16 March 2026, 10:00 in London; the clocks go forward on Sunday 29 March.
     clock = ManualClock(datetime(2026, 3, 16, 10, 0, tzinfo=UTC))
-    coach = make_coach(database, content, clock)
-    service = service_for(coach, database, clock)
+    coach = make_services(database, content, clock)
+    service = service_for(coach)
     assert await service.renew()
     walker = Walker(coach, database, PAT)
     timeline = Timeline(service, database, clock, PAT.chat_id)
@@ -121,8 +121,8 @@ async def test_a_patient_who_never_starts_is_nudged_and_gets_the_week_two_note_a
 ) -> None:
     # Monday 19 October 2026, 10:00 in London (BST); the clocks go back on Sunday 25 October.
     clock = ManualClock(datetime(2026, 10, 19, 9, 0, tzinfo=UTC))
-    coach = make_coach(database, content, clock)
-    service = service_for(coach, database, clock)
+    coach = make_services(database, content, clock)
+    service = service_for(coach)
     assert await service.renew()
     walker = Walker(coach, database, PAT)
     timeline = Timeline(service, database, clock, PAT.chat_id)
@@ -149,8 +149,8 @@ async def test_missed_reminders_after_downtime_are_sent_once_late_and_only_if_th
     database: Database, content: Content
 ) -> None:
     clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))  # a Monday
-    coach = make_coach(database, content, clock)
-    service = service_for(coach, database, clock)
+    coach = make_services(database, content, clock)
+    service = service_for(coach)
     assert await service.renew()
     walker = Walker(coach, database, PAT)
     timeline = Timeline(service, database, clock, PAT.chat_id)
@@ -181,8 +181,8 @@ async def test_missed_reminders_after_downtime_are_sent_once_late_and_only_if_th
 
 async def test_after_downtime_nothing_is_sent_that_no_longer_applies(database: Database, content: Content) -> None:
     clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-    coach = make_coach(database, content, clock)
-    service = service_for(coach, database, clock)
+    coach = make_services(database, content, clock)
+    service = service_for(coach)
     assert await service.renew()
     walker = Walker(coach, database, PAT)
     timeline = Timeline(service, database, clock, PAT.chat_id)
@@ -214,11 +214,11 @@ async def test_two_schedulers_against_one_database_send_each_reminder_exactly_on
     clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
     first_db = make_database(tmp_path)
     second_db = Database(first_db.url)
-    first = service_for(make_coach(first_db, content, clock), first_db, clock, holder="host-a:1:a")
-    second = service_for(make_coach(second_db, content, clock), second_db, clock, holder="host-b:2:b")
+    first = service_for(make_services(first_db, content, clock), holder="host-a:1:a")
+    second = service_for(make_services(second_db, content, clock), holder="host-b:2:b")
     people = [Person(900 + n, 900 + n, "en") for n in range(12)]
     for person in people:
-        walker = Walker(first.coach, first_db, person)
+        walker = Walker(first.services, first_db, person)
         walker.onboard()
         walker.finish_lesson(1)
 
@@ -259,13 +259,13 @@ async def test_a_due_row_fired_by_two_processes_at_the_same_moment_runs_once(tmp
     clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
     first_db = make_database(tmp_path)
     second_db = Database(first_db.url)
-    coaches = [make_coach(first_db, content, clock), make_coach(second_db, content, clock)]
+    coaches = [make_services(first_db, content, clock), make_services(second_db, content, clock)]
     for n in range(5):
         Walker(coaches[0], first_db, Person(700 + n, 700 + n, "en")).onboard()
     clock.set(datetime(2026, 3, 9, 10, 30, tzinfo=UTC))  # a week later: four rows each are due
     rows = coaches[0].due_now()
     assert len(rows) == 5 * 4  # lesson 1's two nudges, lesson 2's release, the week-1 check-in
-    results = await asyncio.gather(*(asyncio.to_thread(coach.fire_due, row) for row in rows for coach in coaches))
+    results = await asyncio.gather(*(asyncio.to_thread(coach.coach.fire_due, row) for row in rows for coach in coaches))
     assert sum(results) == len(rows)
     for n in range(5):
         sent = sorted(kind_of(m) for _, m in scheduled_messages(first_db, 700 + n))
@@ -278,12 +278,12 @@ async def test_patients_enrolled_before_the_scheduler_are_planned_by_its_sweep(
     database: Database, content: Content
 ) -> None:
     clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
-    coach = make_coach(database, content, clock)
+    coach = make_services(database, content, clock)
     Walker(coach, database, PAT).onboard()
     with database.transaction() as session:
         for row in session.exec(select(DueEvent)).all():
             session.delete(row)  # as if enrolled before migration 0006
-    service = service_for(coach, database, clock)
+    service = service_for(coach)
     assert await service.renew()
     await service.sweep_due()
     with database.transaction() as session:
@@ -298,7 +298,7 @@ async def test_more_sweeps_run_under_the_same_lease_only_while_it_is_held(databa
 
     clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
     runs: list[str] = []
-    service = service_for(make_coach(database, content, clock), database, clock)
+    service = service_for(make_services(database, content, clock))
     service.periodic = (Periodic("questionnaire-sweep", 300, lambda: runs.append("q") or 1),)
     assert await service.run_periodic("questionnaire-sweep") == 0, "not before the lease is held"
     assert await service.renew()

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from clock import SystemClock
+from coach.broadcasts import BroadcastDesk
 from content.schema import Content
-from paincoach.broadcasts import BroadcastDesk
 from tests.conftest import ROOT
 from tests.e2e import STAFF_CHAT
 from tests.fakes.telegram import FakeTelegram

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -16,6 +15,7 @@ from clock import ManualClock
 from storage import outbox
 from storage.database import Database
 from storage.models import OutboxMessage, Patient
+from storage.payloads import Message, Payload
 from tests.support import migrated
 
 
@@ -27,8 +27,8 @@ class ScriptedTelegram:
         self.script: dict[str, list[Delivery]] = defaultdict(list)
         self.tries: list[str] = []
 
-    async def deliver(self, chat_id: int, kind: str, payload: dict[str, Any]) -> Delivery:
-        text = payload["text"]
+    async def deliver(self, chat_id: int, payload: Payload) -> Delivery:
+        text = getattr(payload, "text", "")
         self.tries.append(text)
         if self.script[text]:
             return self.script[text].pop(0)
@@ -46,7 +46,7 @@ def database(database_url: str) -> Iterator[Database]:
 def queue(database: Database, clock: ManualClock, chat_id: int, *texts: str) -> None:
     with database.transaction() as session:
         for text in texts:
-            outbox.enqueue(session, chat_id=chat_id, kind="message", payload={"text": text}, now=clock.now())
+            outbox.enqueue(session, chat_id, Message(text), clock.now())
 
 
 def statuses(database: Database) -> dict[str, str]:

@@ -61,7 +61,7 @@ def test_weekly_check_ins_are_due_a_week_after_consent_or_the_last_contact(tmp_p
             tickets.log_contact(session, called.id, 9, "phone", 15, NOW - timedelta(days=3))
             tickets.log_contact(session, called.id, 9, "message", 5, NOW - timedelta(days=10))
             session.flush()
-            assert [p.id for p, _ in tickets.due_checkins(session, NOW)] == [old.id], "nobody else is due"
+            assert [p.id for p, _ in tickets.contacts_due_now(session, NOW)] == [old.id], "nobody else is due"
             assert tickets.clinician_minutes(session, called.id) == 20
             assert tickets.clinician_minutes(session, new.id or 0) == 0
     finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 from storage import outbox, topics
 from storage.outbox import Priority
 from storage.patients import Defaults, Person, find_or_enrol
+from storage.payloads import CreateTopic, Message, Where
 from tests.support import make_database
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -20,24 +21,20 @@ def test_a_topic_row_waits_for_its_topic_and_then_gets_its_thread(tmp_path: Path
         with database.transaction() as session:
             patient = find_or_enrol(session, Person(1, 1), Defaults("en", "UTC", "other", frozenset({"en"})), NOW)
             assert patient.id is not None
-            made = outbox.enqueue(
-                session, chat_id=STAFF, kind="topic", payload={"name": "P-0001 🔴"}, now=NOW, priority=Priority.URGENT
-            )
+            [made] = outbox.enqueue(session, STAFF, CreateTopic("P-0001 🔴"), NOW, priority=Priority.URGENT)
             session.flush()
             assert made.id is not None
             topics.save_topic(session, patient.id, STAFF, made.id, "P-0001 🔴", NOW)
-            for_topic = outbox.enqueue(
-                session, chat_id=STAFF, kind="message", payload={"text": "card", "topic_of": patient.id}, now=NOW
-            )
+            [for_topic] = outbox.enqueue(session, STAFF, Message("card", where=Where(topic_of=patient.id)), NOW)
             session.flush()
             creating = outbox.claim_due(session, NOW, limit=10)
             assert [c.kind for c in creating] == ["topic"], "the topic first; its card waits"
 
-            elsewhere = outbox.enqueue(session, chat_id=STAFF, kind="message", payload={"text": "queue"}, now=NOW)
+            [elsewhere] = outbox.enqueue(session, STAFF, Message("queue"), NOW)
             outbox.mark_sent(session, made.id, 501, NOW)
             session.expire_all()
             claimed = outbox.claim_due(session, NOW, limit=10)
-            assert [(c.id, c.payload.get("thread_id")) for c in claimed] == [(for_topic.id, 501)]
+            assert [(c.id, c.payload.where.thread_id) for c in claimed] == [(for_topic.id, 501)]
             assert topics.patient_for_thread(session, STAFF, 501) == patient.id
             assert elsewhere.status == "pending", "one message at a time per chat, as before"
     finally:
@@ -50,15 +47,14 @@ def test_a_topic_that_could_not_be_made_sends_to_the_main_thread(tmp_path: Path)
         with database.transaction() as session:
             patient = find_or_enrol(session, Person(2, 2), Defaults("en", "UTC", "other", frozenset({"en"})), NOW)
             assert patient.id is not None
-            made = outbox.enqueue(session, chat_id=STAFF, kind="topic", payload={"name": "P-0001"}, now=NOW)
+            [made] = outbox.enqueue(session, STAFF, CreateTopic("P-0001"), NOW)
             session.flush()
             assert made.id is not None
             topics.save_topic(session, patient.id, STAFF, made.id, "P-0001", NOW)
             outbox.mark_failed(session, made.id, "Bad Request: not enough rights to create a topic")
-            payload = {"text": "x", "topic_of": patient.id}
-            outbox.enqueue(session, chat_id=STAFF, kind="message", payload=payload, now=NOW)
+            outbox.enqueue(session, STAFF, Message("x", where=Where(topic_of=patient.id)), NOW)
             session.expire_all()
             [claimed] = outbox.claim_due(session, NOW, limit=10)
-            assert claimed.payload["thread_id"] is None, "the main thread rather than never"
+            assert claimed.payload.where.thread_id is None, "the main thread rather than never"
     finally:
         database.dispose()

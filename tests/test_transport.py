@@ -1,4 +1,4 @@
-"""How each answer of the Bot API is understood by the aiogram delivery, against the fake server."""
+"""How each answer of the Bot API is understood by the aiogram adapter's delivery, against the fake server."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.telegram import AiogramTransport, make_bot
+from bot.aiogram import AiogramApi, make_bot
 from bot.transport import Blocked, Delivered, Rejected, RetryAfter, Transient
+from storage.payloads import Edit, Message
 from tests.fakes.telegram import FakeTelegram
 
 CHAT = 2024
@@ -21,17 +22,17 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def transport(telegram: FakeTelegram) -> AsyncIterator[AiogramTransport]:
+async def transport(telegram: FakeTelegram) -> AsyncIterator[AiogramApi]:
     bot = make_bot(telegram.token, telegram.base_url, timeout=1.0)
-    yield AiogramTransport(bot)
+    yield AiogramApi(bot)
     await bot.session.close()
 
 
-MESSAGE = {"text": "Hello <b>there</b>", "buttons": [["Go on", "1:next"]]}
+MESSAGE = Message("Hello <b>there</b>", (("Go on", "1:next"),))
 
 
-async def test_a_message_with_buttons_is_delivered_in_html(telegram: FakeTelegram, transport: AiogramTransport) -> None:
-    result = await transport.deliver(CHAT, "message", MESSAGE)
+async def test_a_message_with_buttons_is_delivered_in_html(telegram: FakeTelegram, transport: AiogramApi) -> None:
+    result = await transport.deliver(CHAT, MESSAGE)
     assert isinstance(result, Delivered)
     sent = telegram.user(CHAT).messages[-1]
     assert sent.message_id == result.message_id
@@ -39,13 +40,13 @@ async def test_a_message_with_buttons_is_delivered_in_html(telegram: FakeTelegra
     assert sent.buttons == [[("Go on", "1:next")]]
 
 
-async def test_an_edit_removes_the_buttons(telegram: FakeTelegram, transport: AiogramTransport) -> None:
-    sent = await transport.deliver(CHAT, "message", MESSAGE)
+async def test_an_edit_removes_the_buttons(telegram: FakeTelegram, transport: AiogramApi) -> None:
+    sent = await transport.deliver(CHAT, MESSAGE)
     assert isinstance(sent, Delivered)
-    edited = await transport.deliver(CHAT, "edit", {"message_id": sent.message_id, "text": "Hello\n\n<i>» Go on</i>"})
+    edited = await transport.deliver(CHAT, Edit("Hello\n\n<i>» Go on</i>", message_id=sent.message_id))
     assert isinstance(edited, Delivered)
     assert telegram.user(CHAT).messages[-1].buttons == []
-    again = await transport.deliver(CHAT, "edit", {"message_id": sent.message_id, "text": "Hello\n\n<i>» Go on</i>"})
+    again = await transport.deliver(CHAT, Edit("Hello\n\n<i>» Go on</i>", message_id=sent.message_id))
     assert isinstance(again, Delivered), "'message is not modified' means it is already as we want it"
 
 
@@ -62,26 +63,26 @@ async def test_an_edit_removes_the_buttons(telegram: FakeTelegram, transport: Ai
 )
 async def test_each_failure_is_classified(
     telegram: FakeTelegram,
-    transport: AiogramTransport,
+    transport: AiogramApi,
     code: int,
     description: str,
     retry_after: int | None,
     expected: object,
 ) -> None:
     telegram.fail_next("sendMessage", error_code=code, description=description, retry_after=retry_after)
-    result = await transport.deliver(CHAT, "message", MESSAGE)
+    result = await transport.deliver(CHAT, MESSAGE)
     if isinstance(expected, type):
         assert isinstance(result, expected)
     else:
         assert result == expected
 
 
-async def test_a_timeout_is_transient(telegram: FakeTelegram, transport: AiogramTransport) -> None:
+async def test_a_timeout_is_transient(telegram: FakeTelegram, transport: AiogramApi) -> None:
     telegram.delay_next("sendMessage", 1.5)
-    result = await transport.deliver(CHAT, "message", MESSAGE)
+    result = await transport.deliver(CHAT, MESSAGE)
     assert isinstance(result, Transient)
 
 
-async def test_html_telegram_refuses_is_rejected_not_retried(transport: AiogramTransport) -> None:
-    result = await transport.deliver(CHAT, "message", {"text": "<div>unsupported</div>", "buttons": []})
+async def test_html_telegram_refuses_is_rejected_not_retried(transport: AiogramApi) -> None:
+    result = await transport.deliver(CHAT, Message("<div>unsupported</div>"))
     assert isinstance(result, Rejected)

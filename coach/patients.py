@@ -1,0 +1,164 @@
+"""The coach for patients: one event through the engine, and the new state, answers and outbox
+messages stored in one transaction, exactly once per update. Every transport (Telegram, the
+terminal chat) and the scheduler go through here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from clock import Clock
+from coach.effects import Effects
+from coach.inbox import Inbox, retrying
+from content.schema import Content
+from dialogs.due import is_quiet, needs_new_plan, plan, quiet_ends
+from dialogs.engine import handle
+from dialogs.events import Due, Edited, Event
+from storage import due as due_events
+from storage import outbox
+from storage.database import Database
+from storage.due import DueNow
+from storage.models import Patient
+from storage.patients import Defaults, Person, find_or_enrol, load_state, save_state
+from storage.payloads import Message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the transport needs to do at once: answer a button tap (None: just stop the spinner)."""
+
+    toast: str | None = None
+    duplicate: bool = False
+    code: str | None = None
+
+
+class Coach:
+    def __init__(
+        self,
+        database: Database,
+        content: Content,
+        clock: Clock,
+        inbox: Inbox,
+        effects: Effects,
+        defaults: Defaults,
+    ) -> None:
+        self.database = database
+        self.content = content
+        self.clock = clock
+        self.inbox = inbox
+        self.effects = effects
+        self.defaults = defaults
+
+    # -- what patients send ---------------------------------------------------------------
+
+    def handle(self, person: Person, event: Event, update_id: int | None = None) -> Reply:
+        """Handle one event from a patient, exactly once per update id."""
+
+        def work(session: Session) -> Reply:
+            patient = find_or_enrol(session, person, self.defaults, self.clock.now())
+            patient.last_seen_at = self.clock.now()
+            toast = self.run(session, patient, event)
+            return Reply(toast=toast, code=patient.code)
+
+        return self.inbox.once(update_id, work, Reply(duplicate=True))
+
+    def handle_edit(self, person: Person, message_id: int, written: str, html: str, is_caption: bool,
+                    update_id: int | None = None) -> Reply:  # fmt: skip
+        """A patient edited a message: their guide's copy is edited too, and the new words are
+        checked for crisis language like any others, in one transaction."""
+
+        def work(session: Session) -> Reply:
+            patient = find_or_enrol(session, person, self.defaults, self.clock.now())
+            patient.last_seen_at = self.clock.now()
+            if self.effects.desk is not None and written:
+                self.effects.desk.mirror_patient_edit(session, patient, message_id, html, is_caption)
+            self.run(session, patient, Edited(written))
+            return Reply(code=patient.code)
+
+        return self.inbox.once(update_id, work, Reply(duplicate=True))
+
+    def handle_for_patient(self, patient_id: int, event: Event) -> Reply:
+        """Run an event for a patient who did not write (the scheduler, the staff side)."""
+
+        def once() -> Reply:
+            with self.database.transaction() as session:
+                patient = session.get(Patient, patient_id)
+                if patient is None:
+                    raise LookupError(f"no patient with id {patient_id}")
+                toast = self.run(session, patient, event, scheduled=isinstance(event, Due))
+                return Reply(toast=toast, code=patient.code)
+
+        return retrying(once)
+
+    def apologise(self, person: Person) -> None:
+        """Tell a patient something went wrong on our side (after an unexpected error)."""
+        text = self.content.for_locale(None).ui["something_wrong"]
+        with self.database.transaction() as session:
+            outbox.enqueue(session, person.chat_id, Message(text), self.clock.now())
+
+    # -- what the scheduler finds due -----------------------------------------------------
+
+    def fire_due(self, row: DueNow) -> bool:
+        """Turn one due row into its engine event, exactly once: the row is marked done in the same
+        transaction as the messages it causes. False if it was done already, or must wait for the
+        end of the patient's quiet hours."""
+        now = self.clock.now()
+        schedule = self.content.program.schedule
+        if is_quiet(now, row.timezone, schedule):
+            with self.database.transaction() as session:
+                due_events.defer(session, row.id, quiet_ends(now, row.timezone, schedule))
+            return False
+
+        def once() -> bool:
+            with self.database.transaction() as session:
+                if not due_events.mark_done(session, row.id, self.clock.now()):
+                    return False
+                patient = session.get(Patient, row.patient_id)
+                assert patient is not None
+                self.run(session, patient, Due(row.kind, row.key), scheduled=True)
+                return True
+
+        return retrying(once)
+
+    def plan_unplanned(self, limit: int = 200) -> int:
+        """Plan what is due for patients taking part who have no due rows yet (enrolled before the
+        scheduler existed); returns how many. Everyone else is re-planned as their state changes."""
+        now = self.clock.now()
+        with self.database.transaction() as session:
+            patients = due_events.without_rows(session, limit)
+            for patient in patients:
+                assert patient.id is not None
+                state, _ = load_state(session, patient)
+                due_events.sync(session, patient.id, plan(state, self.content, now), now)
+            return len(patients)
+
+    def due_now(self, limit: int = 200) -> list[DueNow]:
+        with self.database.transaction() as session:
+            return due_events.due_now(session, self.clock.now(), limit)
+
+    # -- one event ------------------------------------------------------------------------
+
+    def run(self, session: Session, patient: Patient, event: Event, *, scheduled: bool = False) -> str | None:
+        """One event through the engine: new state saved, what is due re-planned, actions applied;
+        returns the answer to a tap."""
+        now = self.clock.now()
+        state, version = load_state(session, patient)
+        outcome = handle(state, event, now, self.content)
+        save_state(session, patient, outcome.state, version, now)
+        assert patient.id is not None
+        if isinstance(event, Due) or needs_new_plan(state, outcome.state):
+            due_events.sync(session, patient.id, plan(outcome.state, self.content, now), now)
+        toast = self.effects.apply(session, patient, outcome.actions, now, scheduled=scheduled)
+        log.info(
+            "patient %s: %s -> %s/%s, %d actions",
+            patient.code,
+            type(event).__name__,
+            outcome.state.flow,
+            outcome.state.step,
+            len(outcome.actions),
+        )
+        return toast
