@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, meta, nodes
 
 from content.buttons import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
+from content.calendar import MONTHS, WEEKDAYS
 from content.loader import ContentError, LoadedContent, LoadedLocale, Problem, SourceFile, load_sources
 from content.render import ENVIRONMENT, QUOTED_ANSWER, render, visible_length
 from content.schema import (
@@ -498,6 +499,9 @@ def _check_ui(locale: LoadedLocale, *, required: bool) -> Iterator[Problem]:
     if required:
         for key in sorted(set(UI_TEXTS) - set(texts)):
             yield Problem(source.path, 1, f"missing text {key!r}, which the coach needs")
+    for key, count in ((WEEKDAYS, 7), (MONTHS, 12)):
+        if key in texts and len([n for n in texts[key].split(",") if n.strip()]) != count:
+            yield Problem(source.path, source.line_of((key,)), f"{key} needs {count} names, separated by commas")
     for key, text in texts.items():
         line = source.line_of((key,))
         if key not in UI_TEXTS:

@@ -206,3 +206,10 @@ def test_a_questionnaire_with_broken_html_or_a_gap_in_its_bands_is_reported(copy
     assert any(f"gad7.yaml:{line_of(gad7, '<b>Trouble')}:" in p and "never closed" in p for p in found), found
     edit(gad7, "    min: 0\n", "    min: 1\n")
     assert any("gad7.yaml" in p and "bands must start at the lowest score (0)" in p for p in problems(copy))
+
+
+def test_day_and_month_names_must_all_be_there(copy: Path) -> None:
+    ui = copy / "en/ui.yaml"
+    edit(ui, "calendar_weekdays: Monday, Tuesday,", "calendar_weekdays: Monday,")
+    line = line_of(ui, "calendar_weekdays:")
+    assert f"{ui}:{line}: calendar_weekdays needs 7 names, separated by commas" in "\n".join(problems(copy))
