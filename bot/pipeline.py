@@ -49,6 +49,11 @@ class UpdatePipeline:
         for item in pending:
             self._dispatch(item)
 
+    @property
+    def busy(self) -> bool:
+        """Whether an update is being handled (or waits for the one before it in its chat)."""
+        return bool(self._tasks)
+
     async def idle(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -296,6 +296,23 @@ def cancel_group(session: Session, group: str) -> int:
         .values(status="cancelled")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def unsent_now(session: Session, now: datetime) -> int:
+    """How many messages are in flight, or due and free to go now: not those timed for later,
+    and not those held behind a message of their chat that is waiting to be retried."""
+    backing_off = select(OutboxMessage.chat_id).where(
+        col(OutboxMessage.status) == "pending",
+        col(OutboxMessage.not_before) > now,
+        or_(col(OutboxMessage.attempts) > 0, col(OutboxMessage.error).is_not(None)),
+    )
+    free = (
+        (col(OutboxMessage.status) == "pending")
+        & (col(OutboxMessage.not_before) <= now)
+        & col(OutboxMessage.chat_id).not_in(backing_off)
+    )
+    count = select(func.count()).where(or_(col(OutboxMessage.status) == "sending", free))
+    return int(session.exec(count).one())
 
 
 def next_due(session: Session) -> datetime | None:

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from clock import Clock
 from paincoach.app import TelegramCoach
 from paincoach.settings import Settings
+from storage import outbox
 from storage.database import Database
 from storage.models import Answer, DialogState, OutboxMessage, Patient
 from tests.fakes.telegram import FakeMessage, FakeTelegram, FakeUser
@@ -41,15 +42,40 @@ async def running_coach(
     coach = TelegramCoach.build(settings, clock)
     stop = asyncio.Event()
     task = asyncio.create_task(coach.run(stop, timers=timers))
+    RUNNING.append(coach)
     try:
         yield coach
     finally:
+        RUNNING.remove(coach)
         stop.set()
         await asyncio.wait_for(task, timeout=20)
 
 
-async def settle(telegram: FakeTelegram) -> None:
-    await telegram.settle(quiet=0.08, timeout=10)
+async def settle(telegram: FakeTelegram, timeout: float = 20) -> None:  # noqa: ASYNC109
+    """Wait until the coaches running here have nothing left to do (no update being handled, no
+    message due in the outbox) and the fake Telegram has gone quiet: however slow the machine,
+    what a test reads next is all the coach was going to send."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await telegram.settle(quiet=0.05, timeout=timeout)
+        if not any([await busy(coach) for coach in RUNNING]):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the coach did not finish its work in time")
+
+
+RUNNING: list[TelegramCoach] = []  # the coaches `running_coach` started, while they run
+
+
+async def busy(coach: TelegramCoach) -> bool:
+    if coach.pipeline.busy:
+        return True
+
+    def unsent() -> int:
+        with coach.database.transaction() as session:
+            return outbox.unsent_now(session, coach.services.clock.now())
+
+    return await coach.database.run(unsent) > 0
 
 
 async def tap(user: FakeUser, telegram: FakeTelegram, label: str) -> str:

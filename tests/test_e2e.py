@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -361,8 +360,7 @@ async def test_a_stopped_breathing_exercise_sends_nothing_more(telegram: FakeTel
         await settle(telegram)
         edits_at_stop = len(telegram.calls_of("editMessageText"))
         clock.advance(timedelta(minutes=10))
-        await asyncio.sleep(2.5)  # the sender looks every second: give it time to send anything left
-        await settle(telegram)
+        await settle(telegram)  # anything not cancelled is due now, and settle waits until it is sent
         later = telegram.calls_of("editMessageText")[edits_at_stop:]
         assert later == [], "nothing more after Stop"
         stopped = next(m for m in user.messages if m.message_id == exercise.message_id)
