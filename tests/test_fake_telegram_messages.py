@@ -336,3 +336,24 @@ async def test_rate_limit(tg: FakeTelegram, bot: Bot) -> None:
         await bot.send_message(2, "e")  # global limit
     tg.rate_limit(None, None)
     await bot.send_message(1, "c")
+
+
+@pytest.mark.asyncio
+async def test_rate_limit_on_a_controlled_clock(tg: FakeTelegram, bot: Bot) -> None:
+    """Flood control reads the clock it is given, so a test moves the fake's time, not the wall clock."""
+    now = 5000.0
+    user = tg.user(1)
+    tg.rate_limit(per_chat_per_second=2, clock=lambda: now)
+    await bot.send_message(1, "a")
+    now += 0.5
+    await bot.send_message(1, "b")
+    now += 0.4  # 0.9 s on the clock since "a": a third send in the same second is one too many
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await bot.send_message(1, "c")
+    assert caught.value.retry_after == 1
+    assert (tg.calls[-1].error_code, tg.calls[-1].description) == (429, "Too Many Requests: retry after 1")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(1, "c")  # however much real time has passed, the clock has not moved
+    now += 1.0  # the clock moves on a second: "a" and "b" are out of the window
+    await bot.send_message(1, "c")
+    assert [m.text for m in user.messages] == ["a", "b", "c"]

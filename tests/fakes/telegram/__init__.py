@@ -22,7 +22,8 @@ Behaviour follows the Bot API closely where the bot could get it wrong: error
 codes and descriptions, HTML parsing, 4096-character limit, 64-byte callback data,
 "message is not modified", one-time callback answers, long polling with offsets
 (updates stay queued until a later offset confirms them), 409 conflicts, blocked
-users, flood control. Markdown parse modes are accepted but not parsed.
+users, flood control (``tg.rate_limit(...)``, optionally on a ``clock=`` the test
+moves). Markdown parse modes are accepted but not parsed.
 
 Forum supergroups (``tg.group(id, title, is_forum=True)``) have topics: createForumTopic
 (only in forums; the topic opens with a service message whose id is the thread id),

@@ -61,6 +61,7 @@ class _Core:
         self._rate_global: float | None = None
         self._chat_sends: dict[int, deque[float]] = {}
         self._global_sends: deque[float] = deque()
+        self._clock: Callable[[], float] = time.monotonic  # the time flood control reads
 
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()

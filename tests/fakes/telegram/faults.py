@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 
 from tests.fakes.telegram.core import _Core
 from tests.fakes.telegram.errors import TelegramError
@@ -39,10 +40,17 @@ class _Faults(_Core):
         self,
         per_chat_per_second: float | None = None,
         global_per_second: float | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        """Flood control for sendMessage: over the limit gives 429 retry_after."""
+        """Flood control for sendMessage: over the limit gives 429 retry_after.
+
+        The windows are measured on `clock` (seconds, like time.monotonic, the default), so a
+        test can move the fake's time together with the bot's own rate limiter.
+        """
         self._rate_per_chat = per_chat_per_second
         self._rate_global = global_per_second
+        self._clock = clock if clock is not None else time.monotonic
         self._chat_sends.clear()
         self._global_sends.clear()
 
@@ -68,7 +76,7 @@ class _Faults(_Core):
         return 0.0
 
     def _check_rate(self, chat_id: int) -> None:
-        now = time.monotonic()
+        now = self._clock()
         limits = (
             (self._rate_per_chat, self._chat_sends.setdefault(chat_id, deque())),
             (self._rate_global, self._global_sends),
@@ -85,6 +93,6 @@ class _Faults(_Core):
                 raise TelegramError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
 
     def _count_send(self, chat_id: int) -> None:
-        now = time.monotonic()
+        now = self._clock()
         self._chat_sends.setdefault(chat_id, deque()).append(now)
         self._global_sends.append(now)
