@@ -1,15 +1,20 @@
-"""Shared test fixtures: the shipped content, loaded once, and a database of each kind."""
+"""Shared test fixtures: the shipped content, loaded once, a database of each kind, and a fake Telegram with a bot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 
 from content import Content, load_content
 from tests import postgres
+from tests.fakes.telegram import FakeTelegram
 
 __all__ = ["CONTENT_DIR", "ROOT", "load_content"]
 
@@ -47,3 +52,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if isinstance(server, Exception):
         pytest.skip(f"PostgreSQL cases skipped: {server}")
     return postgres.fresh_database(server)
+
+
+# -- the fake Telegram server and a real aiogram bot on it ----------------------------------
+
+
+@pytest_asyncio.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    """A started fake Telegram Bot API server."""
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture
+async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    """A real aiogram Bot talking to the fake `tg`."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(tg.base_url))
+    async with Bot(tg.token, session=session) as client:
+        yield client
