@@ -27,6 +27,8 @@ class SteadyTicker:
 class VirtualTicker:
     """Time that passes only by waiting: `sleep` moves it on at once (and lets others run)."""
 
+    RESOLUTION = 1e-6  # a wait moves time on by at least this much, so float rounding cannot stall it
+
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
 
@@ -34,5 +36,6 @@ class VirtualTicker:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
+        if seconds > 0:
+            self.now += max(seconds, self.RESOLUTION)
         await asyncio.sleep(0)

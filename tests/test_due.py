@@ -98,9 +98,28 @@ def test_pausing_drops_non_essential_moments_within_the_week_and_off_drops_them_
     practice = [r for r in due.plan(paused, CONTENT, now) if r.kind == due.PRACTICE]
     assert practice and practice[0].due_at >= now + due.PAUSE
     off = replace(state, reminders_off=True)
-    assert kinds(off) == {due.RELEASE, due.CHECKIN}
+    # Questionnaire occasions are measurement, not reminders to practise: they stay when reminders are off.
+    assert kinds(off) == {due.RELEASE, due.CHECKIN, due.OCCASION, due.OCCASION_REMINDER}
     assert not due.needs_new_plan(state, replace(state, prompt=9)), "a tap that changes nothing plans nothing"
     assert due.needs_new_plan(state, off)
+
+
+def test_questionnaire_occasions_are_planned_as_they_open_and_dropped_once_done() -> None:
+    monday = datetime(2026, 3, 2, 22, 30, tzinfo=UTC)  # consented in the quiet hours
+    state = active(monday, "Europe/London")
+    rows = [(r.kind, r.key, r.due_at) for r in due.plan(state, CONTENT, monday) if r.kind.startswith("questionnaire")]
+    london = ZoneInfo("Europe/London")
+    baseline = next(at for kind, key, at in rows if (kind, key) == (due.OCCASION, "baseline"))
+    assert f"{baseline.astimezone(london):%a %H:%M}" == "Tue 08:00", "never in the quiet hours"
+    week = next(at for kind, key, at in rows if (kind, key) == (due.OCCASION, "week-1"))
+    assert f"{week.astimezone(london):%a %d %b %H:%M}" == "Mon 09 Mar 08:00", "as its day begins, after the night"
+    reminder = next(at for kind, key, at in rows if (kind, key) == (due.OCCASION_REMINDER, "week-1"))
+    assert (reminder - week).days == 3
+    keys = {key for kind, key, _ in rows if kind == due.OCCASION}
+    assert keys == {"baseline", *(f"week-{n}" for n in range(1, 8)), "post", "follow-up"}
+    done = replace(state, surveys_done=("baseline/phq9", "baseline/gad7", "baseline/peg"))
+    assert "baseline" not in {r.key for r in due.plan(done, CONTENT, monday) if r.kind.startswith("questionnaire")}
+    assert due.needs_new_plan(state, done), "finishing an occasion re-plans (its reminder goes)"
 
 
 @given(hours=st.integers(min_value=-12, max_value=14))

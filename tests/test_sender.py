@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from bot.sender import RateLimiter, Sender, backoff
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, Transient
 from clock import ManualClock
+from clock.ticker import VirtualTicker
 from storage import outbox
 from storage.database import Database
 from storage.models import OutboxMessage, Patient
@@ -130,41 +131,34 @@ async def test_transient_failures_are_given_up_after_a_day(database: Database) -
     assert statuses(database)["old"] == "failed"
 
 
-async def test_replies_and_alerts_never_wait_for_the_bulk_rate_but_use_it_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr("bot.sender.asyncio.sleep", sleep)
-    limiter = RateLimiter(rate=2, burst=1)
+async def test_replies_and_alerts_never_wait_for_the_bulk_rate_but_use_it_up() -> None:
+    ticker = RecordingTicker()
+    limiter = RateLimiter(rate=2, burst=1, ticker=ticker)
     for _ in range(5):
         await limiter.spend()  # replies to patients and risk alerts
-    assert slept == [], "a reply never waits for the bucket"
+    assert ticker.slept == [], "a reply never waits for the bucket"
     assert limiter.tokens < 0, "but it is counted, so bulk sending makes room for it"
-
-    class Waited(Exception):
-        pass
-
-    async def wait(seconds: float) -> None:
-        raise Waited(seconds)
-
-    monkeypatch.setattr("bot.sender.asyncio.sleep", wait)
-    with pytest.raises(Waited):
-        await limiter.acquire()  # a broadcast message waits until the replies' share is paid back
+    await limiter.acquire()  # a broadcast message waits until the replies' share is paid back
+    assert sum(ticker.slept) >= 1.5, "the three tokens the replies owe, at two a second"
 
 
-async def test_a_round_of_replies_to_many_patients_is_not_held_to_the_bulk_rate(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    clock, telegram = ManualClock(), ScriptedTelegram()
+class RecordingTicker(VirtualTicker):
+    """Controlled time that remembers every wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await super().sleep(seconds)
+
+
+async def test_a_round_of_replies_to_many_patients_is_not_held_to_the_bulk_rate(database: Database) -> None:
+    clock, telegram, ticker = ManualClock(), ScriptedTelegram(), RecordingTicker()
     for chat in range(1, 6):
         queue(database, clock, chat, f"reply to {chat}")
-
-    async def no_sleep(seconds: float) -> None:
-        raise AssertionError(f"a reply waited {seconds:.2f} s for the rate limiter")
-
-    sender = Sender(database, telegram, clock, rate=1.0)
-    monkeypatch.setattr("bot.sender.asyncio.sleep", no_sleep)
+    sender = Sender(database, telegram, clock, rate=1.0, ticker=ticker)
     assert await sender.send_due() == 5
+    assert ticker.slept == [], "no reply waited for the rate limiter"
     assert sorted(telegram.delivered) == [1, 2, 3, 4, 5]
