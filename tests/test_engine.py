@@ -9,9 +9,9 @@ import pytest
 from content.buttons import decode
 from content.render import plain
 from content.schema import Content, QuestionStep, QuizStep
-from dialogs.engine import MAX_ANSWER
 from dialogs.events import NotText, Press
 from dialogs.state import MENU, PatientState, Status
+from dialogs.steps import MAX_ANSWER
 from tests.conversation import NOW, EnginePatient
 
 
