@@ -107,7 +107,11 @@ class Turn:
     # -- output helpers -----------------------------------------------------------------
 
     def next_prompt(self) -> int:
-        """A new prompt's number: its buttons carry it, older ones are stale."""
+        """A new prompt's number: its buttons carry it, older ones are stale. A new prompt takes
+        the place of any question asked on top of the patient's place (the stop question, a note
+        for the guide), so a stage that asks one sets its overlay after taking the number."""
+        if self.state.overlay is not None:
+            self.state = replace(self.state, overlay=None, guide_draft=())
         self.state = replace(self.state, prompt=self.state.prompt + 1)
         return self.state.prompt
 
