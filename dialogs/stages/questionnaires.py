@@ -84,8 +84,8 @@ class QuestionnairesStage(Stage):
         else:
             return
         turn.state = replace(turn.state, announced=(*turn.state.announced, told))
-        label = plain(turn.ui("checkin_start"))
-        text = turn.ui("checkin_ready" if opened else "checkin_reminder", count=len(ready.remaining))
+        label = plain(turn.ui("questionnaires_start"))
+        text = turn.ui("questionnaires_ready" if opened else "questionnaires_reminder", count=len(ready.remaining))
         turn.actions.append(Send(text, (Button(label, OCCASION_START + event.key),), at=turn.now))
 
     def on_button(self, turn: Turn, data: str, message_id: int | None) -> None:
@@ -95,13 +95,13 @@ class QuestionnairesStage(Stage):
         due = next((d for d in self.due_now(turn) if d.occasion.key == key), None)
         occasion = occasions.find(turn.full_content.program, key)
         count = len(due.remaining) if due else len(occasion.give) if occasion else 1
-        announced = turn.ui("checkin_ready", count=count)
+        announced = turn.ui("questionnaires_ready", count=count)
         if survey is None and due is None:
-            turn.toast("checkin_already_done")
+            turn.toast("questionnaires_already_done")
             turn.clear_buttons(message_id, announced)
             return
         turn.toast(None)
-        turn.mark_chosen(message_id, announced, turn.ui("checkin_start"))
+        turn.mark_chosen(message_id, announced, turn.ui("questionnaires_start"))
         if survey is not None:
             self.ask_item(turn, fresh=True)
         elif due is not None:
@@ -115,7 +115,7 @@ class QuestionnairesStage(Stage):
         elif due := self.due_now(turn):
             self.begin(turn, due[0])
         else:
-            turn.say("checkin_nothing_due")
+            turn.say("questionnaires_nothing_due")
             turn.show_menu()
 
     # -- asking ---------------------------------------------------------------------------
@@ -253,7 +253,7 @@ class QuestionnairesStage(Stage):
             self.ask_item(turn, fresh=True)
             return
         turn.state = replace(turn.state, survey=None)
-        turn.say("checkin_done")
+        turn.say("questionnaires_done")
         turn.show_menu()
 
     @staticmethod
@@ -280,10 +280,10 @@ class QuestionnairesStage(Stage):
         if turn.state.survey is None:
             return None
         number, total, questionnaire = self.place(turn)
-        text = turn.ui("checkin_paused", name=questionnaire.name, number=number, total=total)
+        text = turn.ui("questionnaires_paused", name=questionnaire.name, number=number, total=total)
         return text, [
-            (turn.ui("menu_checkin_continue", number=number, total=total), QUESTIONNAIRES),
-            (turn.ui("checkin_lesson_instead"), LESSON_CHOICE),
+            (turn.ui("menu_questionnaires_continue", number=number, total=total), QUESTIONNAIRES),
+            (turn.ui("questionnaires_lesson_instead"), LESSON_CHOICE),
         ]
 
     def page_tap(self, turn: Turn, page: str, choice: str, message_id: int | None) -> None:
@@ -296,10 +296,10 @@ class QuestionnairesStage(Stage):
     def main_menu(self, turn: Turn) -> Sequence[MenuButton | MenuNote]:
         if turn.state.survey is not None:
             number, total, _ = self.place(turn)
-            return [MenuButton(10, turn.ui("menu_checkin_continue", number=number, total=total), QUESTIONNAIRES)]
+            return [MenuButton(10, turn.ui("menu_questionnaires_continue", number=number, total=total), QUESTIONNAIRES)]
         if due := self.due_now(turn):
-            label = turn.ui("menu_checkin_start", count=len(due[0].remaining))
-            return [MenuNote(20, turn.ui("menu_checkin_note")), MenuButton(10, label, QUESTIONNAIRES)]
+            label = turn.ui("menu_questionnaires_start", count=len(due[0].remaining))
+            return [MenuNote(20, turn.ui("menu_questionnaires_note")), MenuButton(10, label, QUESTIONNAIRES)]
         return []
 
     def progress(self, turn: Turn) -> Sequence[ProgressPart]:

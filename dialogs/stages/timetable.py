@@ -61,10 +61,10 @@ class TimetableStage(Stage):
         elif event.kind == WEEKLY_MESSAGE:
             week = event.key.removeprefix("week-")
             buttons = tuple(
-                Button(plain(turn.ui(f"guide_checkin_{answer}")), f"{WEEKLY}{week}:{answer}")
+                Button(plain(turn.ui(f"guide_weekly_{answer}")), f"{WEEKLY}{week}:{answer}")
                 for answer in WEEKLY_ANSWERS
             )
-            turn.actions.append(Send(turn.ui("due_guide_checkin", week=week), buttons, per_row=3))
+            turn.actions.append(Send(turn.ui("guide_weekly_message", week=week), buttons, per_row=3))
 
     def on_button(self, turn: Turn, data: str, message_id: int | None) -> None:
         if data == GO_LESSON:
@@ -83,15 +83,15 @@ class TimetableStage(Stage):
         if key in turn.state.answers.get(WEEKLY_ANSWERS_FLOW, {}):
             turn.toast("already_noted")
             return
-        label = turn.ui(f"guide_checkin_{answer}")
+        label = turn.ui(f"guide_weekly_{answer}")
         turn.state = turn.state.with_answer(WEEKLY_ANSWERS_FLOW, key, answer)
         turn.actions.append(SaveAnswer(WEEKLY_ANSWERS_FLOW, key, "answer", answer))
         context = {"code": turn.state.code, "week": week, "answer": plain(label)}
-        turn.actions.append(NotifyStaff(render(turn.content.ui["staff_guide_checkin"], context)))
-        turn.toast("guide_checkin_thanks")
-        turn.mark_chosen(message_id, turn.ui("due_guide_checkin", week=week), label)
+        turn.actions.append(NotifyStaff(render(turn.content.ui["staff_guide_weekly"], context)))
+        turn.toast("guide_weekly_thanks")
+        turn.mark_chosen(message_id, turn.ui("guide_weekly_message", week=week), label)
         if answer == "hard":
-            turn.say("guide_checkin_hard_reply")
+            turn.say("guide_weekly_hard_reply")
 
     # -- /reminders -----------------------------------------------------------------------
 
