@@ -20,14 +20,17 @@ two stages claiming the same thing. One event, in order:
    - Due: the stage of its kind; Edited: nobody (the watch has seen it);
 5. every stage looks at what changed (a breathing exercise left behind is stopped).
 
-Adding a flow, for example an eligibility screening flow:
-1. write `dialogs/stages/screening.py` with a `Stage` subclass that declares what it owns: its flow
-   kind (`flow_kinds = frozenset({"screening"})`, content flows of `kind: screening`, walked step
-   by step for it), its end-step `outcomes` ("eligible", "not_eligible") and `on_outcome`, and if it
-   needs them a command, a menu page, a main-menu button, due kinds, unprompted buttons;
-2. add an instance of it to `STAGES` below.
-Content's own shape (a new flow kind or outcome in content/schema.py) is content's business; the
-router's tests check that every outcome and every patient command has exactly one owner.
+Adding a flow, for example an eligibility screening flow, is one module and one registration:
+1. write `dialogs/stages/screening.py`: a `Stage` subclass with a `name`, its flow kind
+   (`flow_kinds = frozenset({"screening"})`: content flows of `kind: screening`, which
+   dialogs/steps.py walks step by step), its end-step `outcomes` (say "eligible", "not_eligible")
+   with `on_outcome`, and whatever else it needs: a command with its `Gate` and `on_command`, a menu
+   page (`pages`, `page`, `page_tap`), a main-menu button (`menu_choices`, `main_menu`,
+   `on_menu_choice`), due kinds (`on_due`), unprompted buttons (`on_button`), step types of its own;
+2. add an instance of it to `STAGES` at the end of this file.
+The content schema must accept what the content then says: the kind in `Flow.kind` and the
+outcomes in `Outcome` (content/schema.py). tests/test_router.py fails until every outcome, flow
+kind, step type, due kind and patient command has exactly one stage.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ K = TypeVar("K")
 NOT_TAKING_PART = (Status.NEW, Status.STOPPED, Status.DECLINED)
 
 
-def _index(stages: Sequence[Stage], claims: str, keys: Iterable[tuple[Stage, K]]) -> dict[K, Stage]:
+def _index(claims: str, keys: Iterable[tuple[Stage, K]]) -> dict[K, Stage]:
     found: dict[K, Stage] = {}
     for stage, key in keys:
         if key in found:
@@ -68,29 +71,46 @@ def _index(stages: Sequence[Stage], claims: str, keys: Iterable[tuple[Stage, K]]
 
 
 def _one(stages: Sequence[Stage], what: str, flag: str) -> Stage:
+    """The one stage with `flag` set."""
     chosen = [s for s in stages if getattr(s, flag)]
     if len(chosen) != 1:
         raise ValueError(f"exactly one stage must take {what}, not {[s.name for s in chosen]}")
     return chosen[0]
 
 
+def _owner(entries: Mapping[str, Stage], name: str, prefix_mark: str) -> Stage | None:
+    return next(
+        (s for key, s in entries.items() if name == key or (key.endswith(prefix_mark) and name.startswith(key))), None
+    )
+
+
+def _no_overlaps(claims: str, entries: Mapping[str, Stage], prefix_mark: str) -> None:
+    """A prefix may not cover another stage's entry (two owners for one button or page)."""
+    for key, stage in entries.items():
+        for other, other_stage in entries.items():
+            if key != other and key.endswith(prefix_mark) and other.startswith(key) and stage is not other_stage:
+                raise ValueError(f"{claims} {other!r} of {other_stage.name} is under {key!r} of {stage.name}")
+
+
 class Router:
     def __init__(self, stages: Sequence[Stage], general_steps: Mapping[str, StepType[Any]] = steps.GENERAL) -> None:
         self.stages = tuple(stages)
-        _index(self.stages, "stage name", ((s, s.name) for s in self.stages))
+        _index("stage name", ((s, s.name) for s in self.stages))
 
         def each(attribute: str) -> Iterable[tuple[Stage, Any]]:
             return ((s, key) for s in self.stages for key in getattr(s, attribute))
 
-        self.overlays = _index(self.stages, "overlay", each("overlays"))
-        self.pages = _index(self.stages, "menu page", each("pages"))
-        self.own_flows = _index(self.stages, "flow", each("own_flows"))
-        self.flow_kinds = _index(self.stages, "flow kind", each("flow_kinds"))
-        self.commands = _index(self.stages, "command", each("commands"))
-        self.buttons = _index(self.stages, "button", each("buttons"))
-        self.due_kinds = _index(self.stages, "due kind", each("due_kinds"))
-        self.outcomes = _index(self.stages, "outcome", each("outcomes"))
-        self.menu_choices = _index(self.stages, "menu choice", each("menu_choices"))
+        self.overlays = _index("overlay", each("overlays"))
+        self.pages = _index("menu page", each("pages"))
+        self.own_flows = _index("flow", each("own_flows"))
+        self.flow_kinds = _index("flow kind", each("flow_kinds"))
+        self.commands = _index("command", each("commands"))
+        self.buttons = _index("button", each("buttons"))
+        self.due_kinds = _index("due kind", each("due_kinds"))
+        self.outcomes = _index("outcome", each("outcomes"))
+        self.menu_choices = _index("menu choice", each("menu_choices"))
+        _no_overlaps("button", self.buttons, ":")
+        _no_overlaps("menu page", self.pages, "/")
         self.step_types: dict[str, StepType[Any]] = dict(general_steps)
         for stage, kind in each("step_types"):
             if kind in self.step_types:
@@ -104,16 +124,12 @@ class Router:
     # -- owners -------------------------------------------------------------------------
 
     def button_owner(self, data: str) -> Stage | None:
-        """A prefix ("log:") owns data that starts with it; any other entry owns exactly its data."""
-        exact = self.buttons.get(data)
-        if exact is not None and not data.endswith(":"):
-            return exact
-        return next((s for key, s in self.buttons.items() if key.endswith(":") and data.startswith(key)), None)
+        """An entry ending in ":" ("log:") owns all data that starts with it; others ("go:lesson") their own."""
+        return _owner(self.buttons, data, ":")
 
     def page_owner(self, page: str) -> Stage | None:
-        if page in self.pages:
-            return self.pages[page]
-        return next((s for key, s in self.pages.items() if key.endswith("/") and page.startswith(key)), None)
+        """An entry ending in "/" ("tools/") owns every page under it; others one page."""
+        return _owner(self.pages, page, "/")
 
     def overlay_owner(self, turn: Turn) -> Stage | None:
         return self.overlays.get(turn.state.overlay or "")

@@ -60,6 +60,15 @@ def test_two_stages_claiming_one_command_are_refused() -> None:
         Router([*STAGES, Other()])
 
 
+def test_a_button_under_another_stages_prefix_is_refused() -> None:
+    class Other(Stage):
+        name = "other"
+        buttons = frozenset({"log:special"})
+
+    with pytest.raises(ValueError, match="button 'log:special' of other is under 'log:' of tools"):
+        Router([*STAGES, Other()])
+
+
 # -- a stage registered in a test gets its events ---------------------------------------------
 
 SCREENING = "screening"
