@@ -1,5 +1,6 @@
 """Spotting crisis language in what a patient writes: tolerant of case, accents, punctuation,
-split words and one slip of the finger. Pure functions; the phrase lists are content."""
+split words and one slip of the finger; and the watch the router keeps on every event before any
+stage sees it. Pure functions; the phrase lists are content."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+
+from content.render import shortened
+from dialogs.actions import RaiseAlert, Send
+from dialogs.events import Command, Edited, Event, NotText, Start, Text
+from dialogs.turn import Turn
 
 _NOT_LETTERS = re.compile(r"[^a-z0-9]+")
 
@@ -56,3 +62,29 @@ def crisis_phrase(text: str, phrases: Sequence[str]) -> str | None:
         if size > 1 and "".join(phrase) in joined:  # "kill my self", "endmylife"
             return " ".join(phrase)
     return None
+
+
+def written(event: Event) -> str:
+    """What the patient wrote in an event: a message, a caption, an edit, command arguments, a
+    deep-link payload."""
+    if isinstance(event, Text | Edited):
+        return event.text
+    if isinstance(event, NotText):
+        return event.caption
+    if isinstance(event, Command):
+        return event.args
+    if isinstance(event, Start):
+        return event.payload
+    return ""
+
+
+def watch_for_crisis(turn: Turn, event: Event) -> None:
+    """Crisis language anywhere: the safety message first, an urgent alert to the guides, and
+    then the patient's message is handled as usual, so their flow is not broken."""
+    text = written(event)
+    phrase = crisis_phrase(text, turn.content.safety.phrases) if text else None
+    if phrase is None:
+        return
+    place = f"{turn.state.flow or 'start'}/{turn.state.step or '-'}"
+    turn.actions.append(Send(turn.ui("safety_message", **turn.crisis_context()), urgent=True))
+    turn.actions.append(RaiseAlert("urgent", f"crisis language ({phrase!r}) at {place}", shortened(text, 1000)))

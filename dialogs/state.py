@@ -20,7 +20,9 @@ class Status(StrEnum):
 
 
 Awaiting = Literal["button", "text"]
-Overlay = Literal["stop", "guide", "guide_confirm"]  # /stop?, writing to the guide, send this to the guide?
+# A question asked on top of the patient's place, named by the stage that asks it (dialogs/stage.py):
+# "stop" (do you want to stop?), "guide" (writing to the guide), "guide_confirm" (send this to the guide?).
+Overlay = str
 
 
 @dataclass(frozen=True)

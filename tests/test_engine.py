@@ -9,9 +9,9 @@ import pytest
 from content.buttons import decode
 from content.render import plain
 from content.schema import Content, QuestionStep, QuizStep
-from dialogs.engine import MAX_ANSWER
 from dialogs.events import NotText, Press
 from dialogs.state import MENU, PatientState, Status
+from dialogs.steps import MAX_ANSWER
 from tests.conversation import NOW, EnginePatient
 
 
@@ -346,3 +346,25 @@ def test_a_state_pointing_at_a_removed_step_recovers_to_the_menu(patient: Engine
     patient.state = replace(patient.state, flow="lesson-1", step="a-step-clinicians-deleted")
     patient.command("lesson")
     assert patient.sends, "the patient is never left without an answer"
+
+
+def test_a_command_that_shows_a_new_menu_withdraws_the_stop_question(patient: EnginePatient) -> None:
+    """A bug: /menu while "do you want to stop?" was open left that question on top, so a tap on
+    the new menu was answered "that button belongs to an earlier message"."""
+    onboard(patient)
+    patient.command("stop")
+    patient.command("menu")
+    assert patient.state.overlay is None
+    patient.press("My progress")
+    assert patient.toast is not None and patient.toast.text is None, "the tap is taken, not called stale"
+    assert "Your progress" in patient.texts[0]
+    assert patient.state.status == Status.ACTIVE
+
+
+def test_help_while_the_stop_question_is_open_leaves_it_to_answer(patient: EnginePatient) -> None:
+    onboard(patient)
+    patient.command("stop")
+    question = patient.prompt()
+    patient.command("help")
+    patient.press("Yes, stop", question)
+    assert patient.state.status == Status.STOPPED

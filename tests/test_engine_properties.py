@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from content import buttons as callbacks
 from content.render import split_for_telegram, visible_length
 from content.schema import Content
-from dialogs.engine import SURVEY
 from dialogs.events import Command, Event, NotText, Press, Start, Text
+from dialogs.stages.questionnaires import QUESTIONNAIRE_FLOW as SURVEY
 from dialogs.state import MENU, Status
 from tests.conversation import EnginePatient
 

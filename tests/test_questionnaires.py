@@ -301,3 +301,17 @@ def test_a_check_in_done_before_its_reminder_is_not_reminded(content: Content) -
     patient.now = NOW + timedelta(days=4)
     patient.do(Due("questionnaire_overdue", "baseline"))
     assert patient.actions == ()
+
+
+def test_start_on_the_ready_message_while_writing_to_the_guide_asks_the_items(content: Content) -> None:
+    """A bug: the questionnaire's first item came while "what would you like to tell your guide?"
+    was still open, so a tap on an answer was answered as if it were meant for that question."""
+    patient = EnginePatient(content)
+    onboard(patient)
+    patient.command("guide")
+    patient.message_id += 1
+    patient.do(Press("checkin:baseline", patient.message_id))
+    assert patient.state.overlay is None
+    answer(patient, 1)
+    assert patient.state.survey is not None and patient.state.survey.answers == {"phq9_1": 1}
+    assert "2 of 9" in plain(patient.prompt().text)

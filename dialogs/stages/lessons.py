@@ -1,0 +1,164 @@
+"""Lessons and extra reading: opening the lesson to take (or saying when the next one opens),
+reading finished lessons again, the extra reading and read-again pages, and what the end of a
+lesson or a resource means."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import ClassVar
+
+from content.schema import EndStep, Flow, Step
+from dialogs import steps
+from dialogs.events import Command
+from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, next_to_open
+from dialogs.stage import LESSON_CHOICE, Gate, Stage
+from dialogs.state import Place
+from dialogs.turn import Choices, MenuButton, MenuNote, ProgressPart, Turn
+
+RESOURCES, REREAD = "resources", "reread"  # menu pages, and the main-menu choices that open them
+OPEN, BACK = "open:", "back"  # choices on those pages: open:<flow>, and back to the main page
+
+
+class LessonsStage(Stage):
+    name = "lessons"
+    pages = frozenset({RESOURCES, REREAD})
+    flow_kinds = frozenset({"lesson", "resource"})
+    commands: ClassVar[Mapping[str, Gate]] = {"lesson": Gate.CONSENTED, "resources": Gate.CONSENTED}
+    outcomes = frozenset({"lesson_complete", "resource_done"})
+    menu_choices = frozenset({LESSON_CHOICE, RESOURCES, REREAD})
+
+    def on_command(self, turn: Turn, command: Command) -> None:
+        if command.name == "resources":
+            turn.show_menu(page=RESOURCES)
+        elif (page := turn.interrupted_page()) is not None:
+            turn.show_menu(page=page)  # a questionnaire was left part way: offer to carry on
+        else:
+            self.open_lesson(turn)  # when no lesson can be taken yet, the menu it shows offers a due questionnaire
+
+    def on_menu_choice(self, turn: Turn, choice: str, message_id: int | None) -> None:
+        turn.toast(None)
+        turn.clear_buttons(message_id, turn.ui("menu"))
+        if choice == LESSON_CHOICE:
+            self.open_lesson(turn)
+        else:
+            turn.show_menu(page=choice)
+
+    def open_lesson(self, turn: Turn) -> None:
+        """The lesson the patient is taking, where they left it; or the next open one; or when it opens."""
+        place = turn.state.lesson_place
+        if place is not None and turn.state.place == place:
+            turn.show_current(fresh=True)
+            return
+        if place is not None and place.flow in turn.content.flows:
+            turn.state = replace(turn.state, flow=place.flow, step=place.step)
+            turn.show_current(fresh=True)
+            return
+        views = self.views(turn)
+        take = lesson_to_take(views)
+        if take is not None:
+            steps.go(turn, take.lesson, take.lesson.first)
+            return
+        upcoming = next_to_open(views)
+        turn.send(self.not_open_yet(turn, upcoming) if upcoming else turn.ui("all_lessons_done"))
+        turn.show_menu()
+
+    def on_arrive(self, turn: Turn, flow: Flow, step: Step) -> None:
+        """Where the patient is in the lesson they are taking (not in one they read again)."""
+        if flow.kind == "lesson" and flow.number not in turn.state.lessons_done:
+            turn.state = replace(turn.state, lesson_place=Place(flow.id, step.id))
+
+    def on_outcome(self, turn: Turn, flow: Flow, step: EndStep) -> None:
+        if step.outcome == "lesson_complete":
+            done = tuple(sorted({*turn.state.lessons_done, flow.number or 0}))
+            place = turn.state.lesson_place
+            finished_here = place is not None and place.flow == flow.id
+            finished_at = {str(flow.number or 0): turn.now.isoformat(), **turn.state.lessons_finished_at}
+            turn.state = replace(
+                turn.state,
+                lessons_done=done,
+                lesson_place=None if finished_here else place,
+                lessons_finished_at=finished_at,
+            )
+        turn.show_menu()
+
+    # -- the pages ------------------------------------------------------------------------
+
+    def page(self, turn: Turn, page: str) -> tuple[str, Choices] | None:
+        if page == RESOURCES:
+            text = turn.ui("resources_intro")
+            choices = [(flow.title, OPEN + flow.id) for flow in self.resources(turn)]
+        else:
+            text = turn.ui("reread_intro")
+            choices = [
+                (turn.ui("reread_lesson", number=v.number, title=v.lesson.title), OPEN + v.lesson.id)
+                for v in self.views(turn)
+                if v.status == LessonStatus.DONE
+            ]
+        choices.append((turn.ui("menu_back"), BACK))
+        return text, choices
+
+    def page_tap(self, turn: Turn, page: str, choice: str, message_id: int | None) -> None:
+        if choice == BACK:
+            turn.toast(None)
+            turn.show_menu()
+        elif choice.startswith(OPEN) and self.may_open(turn, page, choice.removeprefix(OPEN)):
+            flow = turn.content.flows[choice.removeprefix(OPEN)]
+            turn.toast(None)
+            turn.clear_buttons(message_id, turn.ui("reread_intro" if page == REREAD else "resources_intro"))
+            steps.go(turn, flow, flow.first)
+        else:
+            turn.stale()
+
+    @staticmethod
+    def may_open(turn: Turn, page: str, flow_id: str) -> bool:
+        flow = turn.content.flows.get(flow_id)
+        if flow is None:
+            return False
+        if page == RESOURCES:
+            return flow.kind == "resource"
+        return flow.kind == "lesson" and flow.number in turn.state.lessons_done
+
+    # -- what it adds to the menu and /progress ---------------------------------------------
+
+    def main_menu(self, turn: Turn) -> Sequence[MenuButton | MenuNote]:
+        views = self.views(turn)
+        parts: list[MenuButton | MenuNote] = []
+        take = lesson_to_take(views)
+        if take is not None:
+            key = "menu_continue_lesson" if take.status == LessonStatus.IN_PROGRESS else "menu_start_lesson"
+            parts.append(MenuButton(20, turn.ui(key, number=take.number, title=take.lesson.title), LESSON_CHOICE))
+        elif (upcoming := next_to_open(views)) is not None:
+            parts.append(MenuNote(10, self.not_open_yet(turn, upcoming)))
+        elif views:
+            parts.append(MenuNote(10, turn.ui("all_lessons_done")))
+        if self.resources(turn):
+            parts.append(MenuButton(50, turn.ui("menu_resources"), RESOURCES))
+        if any(v.status == LessonStatus.DONE for v in views):
+            parts.append(MenuButton(60, turn.ui("menu_reread"), REREAD))
+        return parts
+
+    def progress(self, turn: Turn) -> Sequence[ProgressPart]:
+        lines = []
+        for view in self.views(turn):
+            context = {"number": view.number, "title": view.lesson.title}
+            if view.status == LessonStatus.LOCKED and view.opens is not None:
+                context["date"] = turn.day(view.opens)
+            lines.append(turn.ui(f"progress_{view.status.value}", **context))
+        return [ProgressPart(10, tuple(lines))]
+
+    # -- reading the programme --------------------------------------------------------------
+
+    @staticmethod
+    def views(turn: Turn) -> list[LessonView]:
+        return lesson_views(turn.full_content, turn.content, turn.state, turn.now)
+
+    @staticmethod
+    def resources(turn: Turn) -> list[Flow]:
+        return sorted((f for f in turn.content.flows.values() if f.kind == "resource"), key=lambda f: f.title)
+
+    @staticmethod
+    def not_open_yet(turn: Turn, view: LessonView) -> str:
+        if view.status == LessonStatus.WAITING or view.opens is None:
+            return turn.ui("finish_previous_lesson", number=view.number, previous=view.number - 1)
+        return turn.ui("next_lesson_not_open", number=view.number, date=turn.day(view.opens))
