@@ -315,3 +315,14 @@ def test_start_on_the_ready_message_while_writing_to_the_guide_asks_the_items(co
     answer(patient, 1)
     assert patient.state.survey is not None and patient.state.survey.answers == {"phq9_1": 1}
     assert "2 of 9" in plain(patient.prompt().text)
+
+
+def test_an_occasion_announced_late_after_downtime_is_not_reminded_at_once_as_well(content: Content) -> None:
+    patient = EnginePatient(content)
+    onboard(patient)
+    walk_baseline(patient, phq9=[1] * 9)
+    patient.now = NOW + timedelta(days=11)  # the scheduler was down from day 6 to day 11
+    patient.do(Due("questionnaire", "week-1"))
+    assert "is ready" in plain(patient.sends[0].text)
+    patient.do(Due("questionnaire_overdue", "week-1"))
+    assert patient.actions == (), "one message after downtime, not the announcement and its reminder"

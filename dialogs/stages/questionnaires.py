@@ -83,7 +83,12 @@ class QuestionnairesStage(Stage):
             told = occasions.reminded_key(event.key)
         else:
             return
-        turn.state = replace(turn.state, announced=(*turn.state.announced, told))
+        told_now = (told,)
+        today = local_date(turn.now, turn.state.timezone)
+        if opened and occasions.needs_reminder(ready, today, (*turn.state.announced, told)):
+            # Told so late (the scheduler was down) that its reminder is due too: one message, not two.
+            told_now = (told, occasions.reminded_key(event.key))
+        turn.state = replace(turn.state, announced=(*turn.state.announced, *told_now))
         label = plain(turn.ui("questionnaires_start"))
         text = turn.ui("questionnaires_ready" if opened else "questionnaires_reminder", count=len(ready.remaining))
         turn.actions.append(Send(text, (Button(label, OCCASION_START + event.key),), at=turn.now))
