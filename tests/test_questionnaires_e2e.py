@@ -374,7 +374,8 @@ async def test_a_check_in_waits_out_the_quiet_hours_and_is_reminded_once_if_left
         clock.advance(timedelta(days=1))
         assert await sweep() == 0, "too soon for a reminder"
         clock.advance(timedelta(days=1))  # Thursday: three days since it opened
-        assert await sweep() == 1
+        # Due rows now, both: the questionnaires' reminder, and lesson 1's three-day nudge.
+        assert await sweep() == 2
         reminder = await user.wait_for_text("still waiting for you")
         assert reminder.labels == ["Start my check-in"]
         assert await sweep() == 0, "reminded once"

@@ -9,7 +9,7 @@ from typing import ClassVar, get_args
 
 import pytest
 
-from bot.telegram import COMMANDS
+from bot.menus import COMMANDS
 from content.schema import Content, EndStep, Flow, MessageStep, Outcome, Step
 from dialogs import due, steps
 from dialogs.actions import NotifyStaff, Send

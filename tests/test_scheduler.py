@@ -35,6 +35,10 @@ def database(tmp_path: Path) -> Iterator[Database]:
 
 def kind_of(message: Received) -> str:
     text = message.text
+    if "check-in is ready" in text:
+        return "questionnaires"
+    if "check-in is still waiting" in text:
+        return "questionnaires reminder"
     if "is ready for you" in text:
         return "release"
     if "is waiting for you" in text or "still here for you" in text:
@@ -115,6 +119,18 @@ async def test_a_patient_enrolled_on_a_monday_gets_everything_on_the_right_local
 
     assert [m for m in got if kind_of(m) in ("behind", "other")] == [], "lesson 1 was done on day 0"
 
+    # Questionnaire occasions are due rows too: the baseline at consent, each week's as its Monday
+    # begins (08:00, when the quiet hours end), and, as none is done, one reminder three days later.
+    told = [(kind_of(m), *local(m)) for m in got if kind_of(m).startswith("questionnaires")]
+    expected = [("questionnaires", "Mon 16 Mar", "10:00")]
+    for monday, thursday in [("16 Mar", "19 Mar"), ("23 Mar", "26 Mar"), ("30 Mar", "02 Apr"), ("06 Apr", "09 Apr"),
+                             ("13 Apr", "16 Apr"), ("20 Apr", "23 Apr"), ("27 Apr", "30 Apr"), ("04 May", "07 May"),
+                             ("11 May", "14 May")]:  # fmt: skip
+        if monday != "16 Mar":
+            expected.append(("questionnaires", f"Mon {monday}", "08:00"))
+        expected.append(("questionnaires reminder", f"Thu {thursday}", "08:00"))
+    assert told == expected
+
 
 async def test_a_patient_who_never_starts_is_nudged_and_gets_the_week_two_note_across_the_autumn_change(
     database: Database, content: Content
@@ -131,7 +147,8 @@ async def test_a_patient_who_never_starts_is_nudged_and_gets_the_week_two_note_a
     await service.close()
 
     got = timeline.received
-    assert [(kind_of(m), *local(m), m.at.hour) for m in got if kind_of(m) != "checkin"] == [
+    timetable = [m for m in got if kind_of(m) != "checkin" and not kind_of(m).startswith("questionnaires")]
+    assert [(kind_of(m), *local(m), m.at.hour) for m in timetable] == [
         ("nudge", "Thu 22 Oct", "09:00", 8),
         ("nudge", "Mon 26 Oct", "09:00", 9),
         ("behind", "Thu 29 Oct", "09:00", 9),
@@ -141,6 +158,15 @@ async def test_a_patient_who_never_starts_is_nudged_and_gets_the_week_two_note_a
         ("Mon 02 Nov", "10:00"),
         ("Mon 09 Nov", "10:00"),
     ]
+    assert [(kind_of(m), *local(m)) for m in got if kind_of(m).startswith("questionnaires")] == [
+        ("questionnaires", "Mon 19 Oct", "10:00"),
+        ("questionnaires reminder", "Thu 22 Oct", "08:00"),
+        ("questionnaires", "Mon 26 Oct", "08:00"),
+        ("questionnaires reminder", "Thu 29 Oct", "08:00"),
+        ("questionnaires", "Mon 02 Nov", "08:00"),
+        ("questionnaires reminder", "Thu 05 Nov", "08:00"),
+        ("questionnaires", "Mon 09 Nov", "08:00"),
+    ], "questionnaire occasions follow the clocks going back too"
     week_two = next(m for m in got if kind_of(m) == "behind")
     assert "lesson 1" in week_two.text.lower()
 
@@ -165,17 +191,18 @@ async def test_missed_reminders_after_downtime_are_sent_once_late_and_only_if_th
     clock.set(datetime(2026, 3, 12, 12, 0, tzinfo=UTC))
     await timeline.sweep()
     caught_up = [kind_of(m) for m in timeline.received[before:]]
-    assert sorted(caught_up) == ["checkin", "nudge", "practice"], "one of each, not one per missed moment"
+    # The week-1 questionnaires are announced late, once; their reminder, due too, is not sent on top.
+    assert sorted(caught_up) == ["checkin", "nudge", "practice", "questionnaires"], "one of each, not a pile"
     assert all(m.at == clock.now() for m in timeline.received[before:]), "late, but not lost"
 
     await timeline.sweep()
     clock.advance(timedelta(minutes=30))
     await timeline.sweep()
-    assert len(timeline.received) == before + 3, "and each only once"
+    assert len(timeline.received) == before + 4, "and each only once"
 
     # The next practice reminder comes at its usual time.
     await timeline.run_until(datetime(2026, 3, 12, 19, 0, tzinfo=UTC))
-    assert [(kind_of(m), local(m)) for m in timeline.received[before + 3 :]] == [("practice", ("Thu 12 Mar", "18:30"))]
+    assert [(kind_of(m), local(m)) for m in timeline.received[before + 4 :]] == [("practice", ("Thu 12 Mar", "18:30"))]
     await service.close()
 
 
@@ -199,12 +226,18 @@ async def test_after_downtime_nothing_is_sent_that_no_longer_applies(database: D
     walker.press("Turn them off")
     clock.set(datetime(2026, 3, 13, 12, 0, tzinfo=UTC))
     await timeline.sweep()
-    assert [kind_of(m) for m in timeline.received[before:]] == ["checkin"], (
+    assert [kind_of(m) for m in timeline.received[before:]] == ["questionnaires", "checkin"], (
         "no release or nudge for a lesson already done, no practice reminder once turned off"
     )
     with database.transaction() as session:
         waiting = session.exec(select(DueEvent).where(DueEvent.status == "pending")).all()
-        assert {row.kind for row in waiting} <= {"lesson_released", "nudge", "guide_checkin"}
+        assert {row.kind for row in waiting} <= {
+            "lesson_released",
+            "nudge",
+            "guide_checkin",
+            "questionnaire",
+            "questionnaire_overdue",
+        }
     await service.close()
 
 
@@ -242,8 +275,9 @@ async def test_two_schedulers_against_one_database_send_each_reminder_exactly_on
         sent = [m for _, m in scheduled_messages(first_db, person.chat_id)]
         texts = [(kind_of(m), f"{m.local(LONDON):%d %H:%M}") for m in sent]
         assert len(texts) == len(set(texts)), f"nothing twice for {person.chat_id}: {texts}"
-        assert sorted(k for k, _ in texts) == sorted(["practice"] * 9 + ["checkin", "release"]), texts
-    assert len(done) == len(people) * (9 + 2)
+        expected = ["practice"] * 9 + ["checkin", "release"] + ["questionnaires", "questionnaires reminder"] * 2
+        assert sorted(k for k, _ in texts) == sorted(expected[:-1]), texts  # week-1's reminder is after day 9
+    assert len(done) == len(people) * (9 + 2 + 3)
     await second.close()
     second_db.dispose()
     first_db.dispose()
@@ -263,13 +297,18 @@ async def test_a_due_row_fired_by_two_processes_at_the_same_moment_runs_once(tmp
     for n in range(5):
         Walker(coaches[0], first_db, Person(700 + n, 700 + n, "en")).onboard()
     clock.set(datetime(2026, 3, 9, 10, 30, tzinfo=UTC))  # a week later: four rows each are due
-    rows = coaches[0].due_now()
-    assert len(rows) == 5 * 4  # lesson 1's two nudges, lesson 2's release, the week-1 check-in
+    rows = coaches[0].coach.due_now()
+    # Lesson 1's two nudges, lesson 2's release, the week-1 check-in, and the questionnaire
+    # occasions: the baseline, its reminder, and week 1.
+    assert len(rows) == 5 * 7
     results = await asyncio.gather(*(asyncio.to_thread(coach.coach.fire_due, row) for row in rows for coach in coaches))
     assert sum(results) == len(rows)
     for n in range(5):
         sent = sorted(kind_of(m) for _, m in scheduled_messages(first_db, 700 + n))
-        assert sent == ["checkin", "nudge"], "once each; the first nudge was superseded, lesson 2 is not open"
+        assert sent == ["checkin", "nudge", "questionnaires", "questionnaires"], (
+            "once each; the first nudge was superseded, lesson 2 is not open, and the baseline's"
+            " reminder is not sent on top of its late announcement"
+        )
     second_db.dispose()
     first_db.dispose()
 
