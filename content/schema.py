@@ -505,8 +505,8 @@ class Schedule(Strict):
     release_at: str = "09:00"  # the local time a lesson's "it is open" message goes out on its day
     nudge_after_days: tuple[int, ...] = (3, 7)  # a released lesson not started after these many days
     behind_check_day: int = Field(default=10, ge=1)  # week 2: lesson 1 still not finished on this day
-    checkin_at: str = "10:00"  # the guide's weekly check-in, on each week's first day
-    checkin_weeks: int = Field(default=8, ge=0)
+    weekly_message_at: str = "10:00"  # the guide's weekly message, on each week's first day
+    weekly_message_weeks: int = Field(default=8, ge=0)
     practice_at: str = "18:30"  # the daily practice reminder, until the patient chooses a time
     practice_times: tuple[str, ...] = ("08:30", "12:30", "18:30", "20:00")  # choices in /reminders
     quiet_start: str = "21:00"  # nothing scheduled is sent from here ...
@@ -514,8 +514,13 @@ class Schedule(Strict):
 
     @model_validator(mode="after")
     def _clocks(self) -> Schedule:
-        named = {"release_at": self.release_at, "checkin_at": self.checkin_at, "practice_at": self.practice_at,
-                 "quiet_start": self.quiet_start, "quiet_end": self.quiet_end}  # fmt: skip
+        named = {
+            "release_at": self.release_at,
+            "weekly_message_at": self.weekly_message_at,
+            "practice_at": self.practice_at,
+            "quiet_start": self.quiet_start,
+            "quiet_end": self.quiet_end,
+        }
         named.update({f"practice_times[{i}]": t for i, t in enumerate(self.practice_times)})
         for name, value in named.items():
             if not _is_clock(value):

@@ -19,8 +19,9 @@ from dialogs.occasions import done_key, occasions
 from dialogs.state import PatientState, Status
 
 # Stored in due_event rows, so the names stay as they are: "guide_checkin" is the guide's weekly message.
-RELEASE, NUDGE, BEHIND, PRACTICE, CHECKIN = "lesson_released", "nudge", "behind_schedule", "practice", "guide_checkin"
-KINDS = frozenset({RELEASE, NUDGE, BEHIND, PRACTICE, CHECKIN})  # the timetable's own kinds
+RELEASE, NUDGE, BEHIND, PRACTICE = "lesson_released", "nudge", "behind_schedule", "practice"
+WEEKLY_MESSAGE = "guide_checkin"
+KINDS = frozenset({RELEASE, NUDGE, BEHIND, PRACTICE, WEEKLY_MESSAGE})  # the timetable's own kinds
 OCCASION, OCCASION_REMINDER = "questionnaire", "questionnaire_overdue"  # a questionnaire occasion opens; its reminder
 NON_ESSENTIAL = frozenset({NUDGE, BEHIND, PRACTICE})  # what /reminders can pause or turn off
 PAUSE = timedelta(days=7)
@@ -117,15 +118,15 @@ def nudge_times(state: PatientState, content: Content, number: int) -> list[tupl
     ]
 
 
-def checkin_at(state: PatientState, content: Content, week: int) -> datetime | None:
+def weekly_message_at(state: PatientState, content: Content, week: int) -> datetime | None:
     if state.consented_at is None:
         return None
     start = local_date(state.consented_at, state.timezone)
-    return at_local(start + timedelta(days=7 * week), content.program.schedule.checkin_at, state.timezone)
+    return at_local(start + timedelta(days=7 * week), content.program.schedule.weekly_message_at, state.timezone)
 
 
 def course_ends(state: PatientState, content: Content) -> datetime | None:
-    return checkin_at(state, content, max(content.program.schedule.checkin_weeks, 1))
+    return weekly_message_at(state, content, max(content.program.schedule.weekly_message_weeks, 1))
 
 
 def paused(state: PatientState, moment: datetime) -> bool:
@@ -189,10 +190,10 @@ def plan(state: PatientState, content: Content, now: datetime) -> list[Planned]:
         start = local_date(state.consented_at, state.timezone)
         day = start + timedelta(days=schedule.behind_check_day)
         rows.append(Planned(at_local(day, schedule.release_at, state.timezone), BEHIND, "week-2"))
-    for week in range(1, schedule.checkin_weeks + 1):
-        checkin = checkin_at(state, content, week)
-        assert checkin is not None
-        rows.append(Planned(checkin, CHECKIN, f"week-{week}"))
+    for week in range(1, schedule.weekly_message_weeks + 1):
+        weekly = weekly_message_at(state, content, week)
+        assert weekly is not None
+        rows.append(Planned(weekly, WEEKLY_MESSAGE, f"week-{week}"))
     if state.lessons_done and not state.reminders_off:
         practice = next_practice(state, content, now)
         if practice is not None:
@@ -257,9 +258,9 @@ def applies(state: PatientState, content: Content, kind: str, key: str, now: dat
     if kind == BEHIND:
         numbers = [r.lesson for r in content.program.lessons]
         return bool(numbers) and numbers[0] not in state.lessons_done
-    if kind == CHECKIN:
+    if kind == WEEKLY_MESSAGE:
         week = key.removeprefix("week-")
-        following = checkin_at(state, content, int(week) + 1) if week.isdigit() else None
+        following = weekly_message_at(state, content, int(week) + 1) if week.isdigit() else None
         return following is None or now < following
     if kind == PRACTICE:
         return bool(state.lessons_done)

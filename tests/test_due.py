@@ -40,14 +40,14 @@ def test_every_planned_moment_falls_on_its_local_day_and_hour(consented: datetim
             days = CONTENT.program.opens_on_day(int(row.key))
             assert (local.date() - start).days == days
             assert f"{local:%H:%M}" == schedule.release_at
-        elif row.kind == due.CHECKIN:
+        elif row.kind == due.WEEKLY_MESSAGE:
             assert (local.date() - start).days == 7 * int(row.key.removeprefix("week-"))
-            assert f"{local:%H:%M}" == schedule.checkin_at
+            assert f"{local:%H:%M}" == schedule.weekly_message_at
         elif row.kind == due.PRACTICE:
             assert f"{local:%H:%M}" == schedule.practice_at
             assert row.due_at > consented
         assert not due.is_quiet(row.due_at, zone, schedule), "nothing is planned in the quiet hours"
-    assert {r.kind for r in planned} >= {due.RELEASE, due.CHECKIN, due.PRACTICE}
+    assert {r.kind for r in planned} >= {due.RELEASE, due.WEEKLY_MESSAGE, due.PRACTICE}
     assert not any(r.kind == due.RELEASE and r.key in ("1", "2") for r in planned), "started lessons are not released"
 
 
@@ -99,7 +99,7 @@ def test_pausing_drops_non_essential_moments_within_the_week_and_off_drops_them_
     assert practice and practice[0].due_at >= now + due.PAUSE
     off = replace(state, reminders_off=True)
     # Questionnaire occasions are measurement, not reminders to practise: they stay when reminders are off.
-    assert kinds(off) == {due.RELEASE, due.CHECKIN, due.OCCASION, due.OCCASION_REMINDER}
+    assert kinds(off) == {due.RELEASE, due.WEEKLY_MESSAGE, due.OCCASION, due.OCCASION_REMINDER}
     assert not due.needs_new_plan(state, replace(state, prompt=9)), "a tap that changes nothing plans nothing"
     assert due.needs_new_plan(state, off)
 

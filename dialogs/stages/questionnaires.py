@@ -83,7 +83,7 @@ class QuestionnairesStage(Stage):
             told = occasions.reminded_key(event.key)
         else:
             return
-        told_now = (told,)
+        told_now: tuple[str, ...] = (told,)
         today = local_date(turn.now, turn.state.timezone)
         if opened and occasions.needs_reminder(ready, today, (*turn.state.announced, told)):
             # Told so late (the scheduler was down) that its reminder is due too: one message, not two.

@@ -24,7 +24,7 @@ from dialogs.turn import Choices, Turn
 # due_event rows): the weekly message was once the guide's "check-in".
 GO_LESSON = "go:lesson"  # Start on a lesson's release (and nudge) message
 WEEKLY = "weekly:"  # an answer to the guide's weekly message: weekly:<week>:<answer>
-WEEKLY_MESSAGE = due.CHECKIN  # the due kind of the guide's weekly message ("guide_checkin")
+WEEKLY_MESSAGE = due.WEEKLY_MESSAGE  # the due kind of the guide's weekly message ("guide_checkin")
 WEEKLY_ANSWERS_FLOW = "guide_checkin"  # where weekly answers are kept (state answers, answer rows)
 WEEKLY_ANSWERS = ("well", "okay", "hard")
 
