@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -14,7 +15,7 @@ from paincoach.app import TelegramCoach
 from paincoach.settings import Settings
 from storage import outbox
 from storage.database import Database
-from storage.models import Answer, DialogState, OutboxMessage, Patient
+from storage.models import Answer, DialogState, InboundUpdate, OutboxMessage, Patient
 from tests.fakes.telegram import FakeMessage, FakeTelegram, FakeUser
 
 STAFF_CHAT = -1001234
@@ -52,19 +53,21 @@ async def running_coach(
 
 
 async def settle(telegram: FakeTelegram, timeout: float = 20) -> None:  # noqa: ASYNC109
-    """Wait until the coaches running here have nothing left to do (no update being handled, no
-    message due in the outbox) and the fake Telegram has gone quiet: however slow the machine,
-    what a test reads next is all the coach was going to send."""
+    """Wait until the coaches running here, or in a process of their own (`watch_database`), have
+    nothing left to do (no update waiting or being handled, no message due in the outbox) and the
+    fake Telegram has gone quiet: however slow the machine, what a test reads next is all the coach
+    was going to send."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         await telegram.settle(quiet=0.05, timeout=timeout)
-        if not any([await busy(coach) for coach in RUNNING]):
+        if not [c for c in RUNNING if await busy(c)] and not [url for url in WATCHED if await database_busy(url)]:
             return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the coach did not finish its work in time")
 
 
 RUNNING: list[TelegramCoach] = []  # the coaches `running_coach` started, while they run
+WATCHED: list[str] = []  # databases of coaches running in processes of their own
 
 
 async def busy(coach: TelegramCoach) -> bool:
@@ -76,6 +79,31 @@ async def busy(coach: TelegramCoach) -> bool:
             return outbox.unsent_now(session, coach.services.clock.now())
 
     return await coach.database.run(unsent) > 0
+
+
+async def database_busy(url: str) -> bool:
+    """A coach in another process is busy while an update it stored is not handled, or a message is due."""
+
+    def look() -> bool:
+        database = Database(url)
+        try:
+            with database.transaction() as session:
+                waiting = session.exec(select(InboundUpdate).where(col(InboundUpdate.handled_at).is_(None))).first()
+                return waiting is not None or outbox.unsent_now(session, datetime.now(UTC)) > 0
+        finally:
+            database.dispose()
+
+    return await asyncio.to_thread(look)
+
+
+@contextmanager
+def watch_database(url: str) -> Iterator[None]:
+    """`settle` also waits for the coach (in a process of its own) that uses this database."""
+    WATCHED.append(url)
+    try:
+        yield
+    finally:
+        WATCHED.remove(url)
 
 
 async def tap(user: FakeUser, telegram: FakeTelegram, label: str) -> str:

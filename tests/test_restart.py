@@ -18,7 +18,7 @@ from content import load_content
 from paincoach.wiring import make_services, open_database
 from storage.inbox import Received
 from tests.conftest import CONTENT_DIR, ROOT
-from tests.e2e import last, running_coach, settings_for, settle, snapshot, tap
+from tests.e2e import last, running_coach, settings_for, settle, snapshot, tap, watch_database
 from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e import label_with, onboard
 
@@ -45,7 +45,8 @@ def coach_process(telegram: FakeTelegram, workdir: Path, database_url: str) -> I
         [sys.executable, "-m", "paincoach.cli", "run"], cwd=workdir, env=env, stdout=log, stderr=log
     )
     try:
-        yield process
+        with watch_database(database_url):
+            yield process
     finally:
         if process.poll() is None:
             process.kill()
