@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot.inbound import PatientMessage, PatientTap, Unreadable, chat_of, read_update
 from bot.routes import Routes
 from bot.transport import TelegramApi
+from coach import metrics
 from coach.services import Services
 from storage.inbox import Received
 
@@ -75,17 +77,23 @@ class UpdatePipeline:
 
     async def _feed(self, item: Received) -> None:
         inbox = self.services.inbox
+        started = time.perf_counter()
         try:
             inbound = read_update(item.payload, self.services.staff_chat_id)
         except Unreadable as problem:
-            log.warning("update %d could not be read (%s); marked failed and skipped", item.update_id, problem)
+            log.warning("update %d could not be read (%s); marked failed and skipped", item.update_id, problem,
+                        extra={"update_id": item.update_id})  # fmt: skip
+            metrics.UNREADABLE.inc()
             await self.database.run(inbox.failed, item.update_id)
             return
+        route = type(inbound).__name__
         try:
             answer = await self.database.run(self.routes.route, item.update_id, inbound)
         except Exception:
             # Never log what was written: the kind of event is enough to find the bug.
-            log.exception("handling update %d (%s) failed", item.update_id, type(inbound).__name__)
+            log.exception("handling update %d (%s) failed", item.update_id, route,
+                          extra={"update_id": item.update_id, "route": route})  # fmt: skip
+            metrics.FAILED.inc()
             await self.database.run(inbox.failed, item.update_id)
             if isinstance(inbound, PatientMessage | PatientTap):
                 await self.database.run(self.services.coach.apologise, inbound.person)
@@ -97,6 +105,11 @@ class UpdatePipeline:
         self.wake_sender()
         if answer.query_id is not None:
             await self.api.answer_callback(answer.query_id, answer.toast)
+        elapsed = time.perf_counter() - started
+        metrics.UPDATES.labels(route).inc()
+        metrics.HANDLING.observe(elapsed)
+        log.debug("update %d handled (%s) in %.1f ms", item.update_id, route, elapsed * 1000,
+                  extra={"update_id": item.update_id, "route": route, "ms": round(elapsed * 1000, 1)})  # fmt: skip
 
 
 def _has_id(update: Mapping[str, Any]) -> bool:

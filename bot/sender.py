@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.transport import Blocked, Delivered, Delivery, Rejected, RetryAfter, TopicGone, Transient, Transport
 from clock import Clock
 from clock.ticker import SteadyTicker, Ticker
+from coach import metrics
 from storage import outbox
 from storage.database import Database
 from storage.outbox import Claimed, Priority
@@ -156,7 +157,9 @@ class Sender:
                     await self.limiter.spend()
                 delivery = await self._deliver(message)
                 self._last_sent[message.chat_id] = self.ticker.monotonic()
+                metrics.DELIVERIES.labels(type(delivery).__name__).inc()
                 if isinstance(delivery, RetryAfter):
+                    metrics.TOO_MANY.inc()
                     log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
                     self.limiter.pause(delivery.seconds)
                 return delivery

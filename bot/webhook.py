@@ -1,4 +1,5 @@
-"""The webhook endpoint: checks Telegram's secret token, stores the update, then answers 200."""
+"""The webhook endpoint: checks Telegram's secret token, stores the update, then answers 200.
+(paincoach/ops.py adds /healthz and /metrics to the same server.)"""
 
 from __future__ import annotations
 
@@ -29,10 +30,6 @@ def webhook_app(pipeline: UpdatePipeline, path: str, secret: str) -> web.Applica
         await pipeline.accept([update])
         return web.Response()
 
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
     app = web.Application()
     app.router.add_post(path, receive)
-    app.router.add_get("/healthz", health)
     return app

@@ -154,11 +154,7 @@ class Coach:
             due_events.sync(session, patient.id, plan(outcome.state, self.content, now), now)
         toast = self.effects.apply(session, patient, outcome.actions, now, scheduled=scheduled)
         log.info(
-            "patient %s: %s -> %s/%s, %d actions",
-            patient.code,
-            type(event).__name__,
-            outcome.state.flow,
-            outcome.state.step,
-            len(outcome.actions),
-        )
+            "patient %s: %s -> %s/%s, %d actions", patient.code, type(event).__name__, outcome.state.flow,
+            outcome.state.step, len(outcome.actions), extra={"patient": patient.code, "event": type(event).__name__},
+        )  # fmt: skip
         return toast

@@ -24,6 +24,7 @@ from bot.webhook import webhook_app
 from clock import Clock, SystemClock
 from coach.services import Services
 from content import load_content
+from paincoach.ops import add_routes, serve
 from paincoach.settings import Settings
 from paincoach.wiring import connect, make_scheduler, make_sender, make_services, open_database
 from scheduler.jobs import build_scheduler
@@ -81,10 +82,14 @@ class TelegramCoach:
         await self.pipeline.recover()
         runner: web.AppRunner | None = None
         receiver: asyncio.Task[None] | None = None
+        ops: web.AppRunner | None = None
+        needs_lease = self.settings.scheduler == "inside"
         if self.settings.webhook_mode:
             runner = await self._start_webhook()
         else:
             receiver = asyncio.create_task(poll(self.api, self.pipeline), name="polling")
+        if self.settings.health_address is not None and runner is None:
+            ops = await serve(self.settings.health_address, self.database, self.services.clock, needs_lease=needs_lease)
         gc.collect()
         gc.freeze()  # start-up objects never die: keep them out of every later collection
         log.info("the coach is running (%s)", "webhook" if runner else "long polling")
@@ -104,8 +109,9 @@ class TelegramCoach:
                     await receiver
             if inside and scheduler.running:
                 scheduler.shutdown(wait=False)
-            if runner is not None:
-                await runner.cleanup()
+            for server in (runner, ops):
+                if server is not None:
+                    await server.cleanup()
             await self.pipeline.idle()
             await self.service.close()
             await self.api.close()
@@ -117,7 +123,9 @@ class TelegramCoach:
         assert self.settings.webhook_secret
         secret = self.settings.webhook_secret.get_secret_value()
         path = urlsplit(self.settings.webhook_url).path or "/"
-        runner = web.AppRunner(webhook_app(self.pipeline, path, secret), access_log=None)
+        app = webhook_app(self.pipeline, path, secret)
+        add_routes(app, self.database, self.services.clock, needs_lease=self.settings.scheduler == "inside")
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.settings.webhook_listen_host, self.settings.webhook_listen_port)
         await site.start()
@@ -155,6 +163,8 @@ async def run_scheduler_only(settings: Settings, stop: asyncio.Event, clock: Clo
     service = make_scheduler(services, make_sender(settings, services, api, poll_interval=0.5))
     await open_staff_chat(api, services)
     scheduler = build_scheduler(service)
+    address = settings.health_address
+    ops = await serve(address, services.database, services.clock) if address else None
     held = await service.renew()
     log.info("scheduler started (%s)", "running" if held else "waiting: another scheduler holds the lease")
     scheduler.start()
@@ -162,6 +172,8 @@ async def run_scheduler_only(settings: Settings, stop: asyncio.Event, clock: Clo
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        if ops is not None:
+            await ops.cleanup()
         await service.close()
         await api.close()
         services.database.dispose()

@@ -4,8 +4,6 @@ check content, broadcast, and show what is due for a patient."""
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -32,13 +30,9 @@ def _settings() -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from paincoach.logs import configure
+
+    configure(settings.log_level, settings.log_format)
 
 
 @app.command()

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     paid_broadcast: bool = False
     content_dir: Path = Path(__file__).resolve().parent.parent / "content"
     log_level: str = "INFO"
+    log_format: Literal["auto", "text", "json"] = "auto"
+    health_listen: str | None = None  # host:port for /healthz and /metrics in polling mode and `paincoach scheduler`
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", mode="before")
     @classmethod
@@ -144,6 +146,33 @@ class Settings(BaseSettings):
                     "expected inside (run it in `paincoach run`) or off (a separate `paincoach scheduler`)"
                 )
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower() or "auto"
+            if value not in ("auto", "text", "json"):
+                raise ValueError("expected text, json, or auto (text in a terminal, JSON otherwise)")
+        return value
+
+    @field_validator("health_listen", mode="before")
+    @classmethod
+    def _listen(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None:
+                host, _, port = value.rpartition(":")
+                if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                    raise ValueError("expected host:port, for example 127.0.0.1:9090")
+        return value
+
+    @property
+    def health_address(self) -> tuple[str, int] | None:
+        if self.health_listen is None:
+            return None
+        host, _, port = self.health_listen.rpartition(":")
+        return host, int(port)
 
     @model_validator(mode="after")
     def _rate_within_telegram_limits(self) -> Settings:
