@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import textstat
-
+from content.readability import grade
 from content.render import plain
 from content.schema import Flow, MessageStep, QuestionStep, QuizStep
 
@@ -48,5 +47,5 @@ def flow_stats(flow: Flow) -> FlowStats:
         messages=messages,
         words=words,
         minutes=round(words / WORDS_PER_MINUTE, 1),
-        grade=float(textstat.flesch_kincaid_grade(text)),
+        grade=grade(text),
     )
