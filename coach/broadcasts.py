@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from clock import Clock
 from coach.inbox import Inbox
+from content import telegram_html
 from content.calendar import staff_time
 from content.render import plain, render, visible_length
 from content.schema import Content
@@ -28,6 +29,7 @@ from dialogs.desk.roles import may
 from dialogs.due import quiet_ends
 from dialogs.state import Status
 from storage import outbox, staff
+from storage.alerts import audit
 from storage.database import Database
 from storage.models import Broadcast, DialogState, OutboxMessage, Patient
 from storage.outbox import Priority, Queued
@@ -167,6 +169,9 @@ class BroadcastDesk:
             raise BroadcastError(self._problem("broadcast_empty_once_personalised"))
         if visible_length(rendered) > 4096:
             raise BroadcastError(self._problem("broadcast_too_long"))
+        refused = telegram_html.problem(rendered)
+        if refused is not None:  # Telegram would refuse it for every recipient
+            raise BroadcastError(self._problem("broadcast_not_html", problem=refused))
         return rendered
 
     def _recipients(self, session: Session, audience: Audience, now: datetime) -> list[Recipient]:
@@ -297,6 +302,7 @@ class BroadcastDesk:
         def work(session: Session) -> str:
             if not may(staff.role_of(session, user_id), "broadcast"):
                 self._post(session, self._ui("staff_broadcast_not_allowed"), thread_id)
+                audit(session, self.clock.now(), f"staff:{user_id}", "staff_refused", None, command="broadcast")
                 return "refused"
             request = parse_request(message_text)
             if request is None:
@@ -330,6 +336,7 @@ class BroadcastDesk:
             if not number.isdigit():
                 return None
             if not may(staff.role_of(session, user_id), "broadcast"):
+                audit(session, self.clock.now(), f"staff:{user_id}", "staff_refused", None, what="broadcast tap")
                 return plain(self._ui("staff_broadcast_not_allowed"))
             broadcast_id = int(number)
             if data.startswith(SEND) and self._move(session, broadcast_id, "draft", "scheduled"):

@@ -219,7 +219,8 @@ class GuideDesk:
                 source_message_id=message_id, copy_row=outbox.row_id(session, rows[0]), now=now, ticket_id=ticket.id,
             )  # fmt: skip
         answer_by = self._patient_day(patient, self.answer_by(ticket.waiting_since or now))
-        self._to_patient(session, patient, Message(self.ui("guide_sent", answer_by=answer_by)))
+        sent = self.ui("guide_sent", answer_by=answer_by, count=len(message_ids))
+        self._to_patient(session, patient, Message(sent))
         audit(
             session, now, "coach", "relayed_to_guides", patient.id,
             messages=len(message_ids), ticket_id=ticket.id, ticket_opened=fresh,

@@ -62,11 +62,14 @@ class Effects:
         named: dict[str, int] = {}  # Send.ref -> its outbox row, for timed edits of that message
         for action in actions:
             if isinstance(action, Send):
+                group = action.replaces or action.group
+                if action.replaces:
+                    outbox.withdraw_latest(session, patient.chat_id, f"{patient.id}:{action.replaces}", now)
                 rows = outbox.enqueue(
                     session, patient.chat_id,
                     Message(action.text, buttons(action), action.per_row, typing=not action.urgent),
                     now, priority=priority_of(action, scheduled=scheduled), patient_id=patient.id,
-                    group=f"{patient.id}:{action.group}" if action.group else None, not_before=action.at,
+                    group=f"{patient.id}:{group}" if group else None, not_before=action.at,
                 )  # fmt: skip
                 if action.ref is not None:
                     named[action.ref] = outbox.row_id(session, rows[-1])

@@ -32,6 +32,7 @@ class Place:
     names_visible: bool = False
     alert_repeat: timedelta = timedelta(minutes=15)
     review_alert_repeat: timedelta | None = None
+    admin_ids: tuple[int, ...] = ()  # ADMIN_IDS: made admins at every start, and kept so
 
 
 @dataclass
@@ -68,5 +69,13 @@ def build(database: Database, content: Content, clock: Clock, place: Place) -> S
     coach = Coach(database, content, clock, inbox, Effects(content, alerts, desk), defaults)
     broadcasts = BroadcastDesk(database, content, clock, staff_chat_id=place.staff_chat_id, inbox=inbox)
     return Services(
-        database, content, clock, inbox, coach, alerts, broadcasts, desk, StaffCommands(desk) if desk else None
+        database,
+        content,
+        clock,
+        inbox,
+        coach,
+        alerts,
+        broadcasts,
+        desk,
+        StaffCommands(desk, frozenset(place.admin_ids)) if desk else None,
     )

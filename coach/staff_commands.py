@@ -25,8 +25,9 @@ ABOUT_A_PATIENT = ("patient", "checkin", "note", "done")  # commands that name a
 
 
 class StaffCommands:
-    def __init__(self, desk: GuideDesk) -> None:
+    def __init__(self, desk: GuideDesk, fixed_admins: frozenset[int] = frozenset()) -> None:
         self.desk = desk
+        self.fixed_admins = fixed_admins  # ADMIN_IDS: admins again at every start
 
     def command(self, update_id: int | None, post: StaffPost, name: str, args: str) -> str:
         """A command in the staff chat; the answer goes to the same thread. Returns what happened."""
@@ -42,7 +43,7 @@ class StaffCommands:
             audit(session, now, actor, "staff_refused", None, command=name)
             log.warning("staff command /%s refused to someone without the role", name)
             return "refused"
-        request = commands.read(name, args, post.user_id)
+        request = commands.read(name, args, post.user_id, self.fixed_admins)
         code = commands.named_code(args)
         if name in ABOUT_A_PATIENT and code and patient_by_code(session, code) is None:
             answer = desk.ui("staff_no_patient", code=code)
@@ -75,6 +76,9 @@ class StaffCommands:
             return queues.report(desk.texts, rows)
         if isinstance(request, commands.Usage):
             return desk.ui(f"staff_usage_{request.command}")
+        if isinstance(request, commands.NotAllowed):
+            audit(session, now, actor, "staff_refused", None, command="staff", why=request.why, user=request.user)
+            return desk.ui(request.why, user=request.user)
         code = request.code
         patient = patient_by_code(session, code) if code else desk.patient_of_post(session, post)
         if patient is None or patient.id is None:  # no code, and not typed in a patient's topic

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
+from content import telegram_html
 from content.buttons import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
 from content.calendar import MONTHS, WEEKDAYS
 from content.loader import ContentError, LoadedContent, LoadedLocale, Problem, SourceFile, load_sources
@@ -32,28 +31,7 @@ from content.ui import BUTTON_TEXTS, FLOW_VARIABLES, UI_TEXTS
 
 MAX_MESSAGE = 4096
 MAX_IN_A_ROW = 3
-TELEGRAM_TAGS = frozenset(
-    {
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "a",
-        "code",
-        "pre",
-        "span",
-        "tg-spoiler",
-        "blockquote",
-        "tg-emoji",
-    }
-)
 SAMPLE_ANSWER = "x" * QUOTED_ANSWER  # answers are shortened before they are quoted back
-_BARE_ANGLE = re.compile(r"<(?![/a-zA-Z])")  # answers are shortened to 500 characters before they are shown
 
 
 def check_directory(root: Path, default_locale: str) -> list[Problem]:
@@ -452,40 +430,9 @@ def _check_rendered(path: Path, line: int, text: str, context: dict[str, Any]) -
             line,
             f"text is {visible_length(rendered)} characters once rendered; Telegram allows {MAX_MESSAGE}",
         )
-    html_problem = _html_problem(rendered)
+    html_problem = telegram_html.problem(rendered)
     if html_problem:
         yield Problem(path, line, html_problem)
-
-
-class _TagChecker(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.open: list[str] = []
-        self.problem: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in TELEGRAM_TAGS and self.problem is None:
-            self.problem = f"<{tag}> is not HTML that Telegram accepts"
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if (not self.open or self.open[-1] != tag) and self.problem is None:
-            self.problem = f"</{tag}> does not close the tag that is open"
-        elif self.open:
-            self.open.pop()
-
-
-def _html_problem(markup: str) -> str | None:
-    checker = _TagChecker()
-    checker.feed(markup)
-    checker.close()
-    if checker.problem:
-        return checker.problem
-    if checker.open:
-        return f"<{checker.open[-1]}> is never closed"
-    if _BARE_ANGLE.search(markup):
-        return "a bare < in the text: write &lt;"
-    return None
 
 
 # -- interface texts and translations ----------------------------------------------------------

@@ -23,6 +23,9 @@ class Send:
     ref: str | None = None  # a name for this message, so timed edits can find it
     at: datetime | None = None  # send at this time (a planned reminder) rather than now
     group: str | None = None  # timed messages of one kind, cancellable together
+    # One at a time: the latest earlier message sent under this name loses its buttons (or, not
+    # sent yet, is not sent at all), so a burst of messages leaves one live question, not many.
+    replaces: str | None = None
 
 
 @dataclass(frozen=True)

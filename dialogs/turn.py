@@ -123,8 +123,9 @@ class Turn:
         *,
         per_row: int = 1,
         ref: str | None = None,
+        replaces: str | None = None,
     ) -> None:
-        self.actions.append(Send(text, self.buttons(choices, prompt), per_row=per_row, ref=ref))
+        self.actions.append(Send(text, self.buttons(choices, prompt), per_row=per_row, ref=ref, replaces=replaces))
 
     @staticmethod
     def buttons(choices: Choices | None, prompt: int) -> tuple[Button, ...]:

@@ -34,6 +34,7 @@ def place_of(settings: Settings) -> Place:
         names_visible=settings.guide_names_visible,
         alert_repeat=timedelta(minutes=settings.alert_repeat_minutes),
         review_alert_repeat=timedelta(hours=settings.review_alert_repeat_hours),
+        admin_ids=settings.admin_ids,
     )
 
 

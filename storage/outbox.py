@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from content.render import split_for_telegram
 from storage.models import OutboxMessage, Patient
-from storage.payloads import Edit, Message, Payload, UnknownPayload, payload_from, to_json
+from storage.payloads import Edit, EditButtons, Message, Payload, UnknownPayload, payload_from, to_json
 from storage.topics import Thread, thread_for_patient
 
 LEASE = timedelta(seconds=60)  # a claimed message not reported on by then is claimed again
@@ -313,6 +313,20 @@ def unsent_now(session: Session, now: datetime) -> int:
     )
     count = select(func.count()).where(or_(col(OutboxMessage.status) == "sending", free))
     return int(session.exec(count).one())
+
+
+def withdraw_latest(session: Session, chat_id: int, group: str, now: datetime) -> None:
+    """The latest message of `group` is no longer the question: not sent yet, it never will be;
+    sent, its buttons go (an edit of its markup)."""
+    latest = session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.cue_group) == group).order_by(col(OutboxMessage.id).desc())
+    ).first()
+    if latest is None:
+        return
+    if latest.status == "pending":
+        mark_cancelled(session, latest.id or 0)
+    elif latest.status in ("sending", "sent"):
+        enqueue(session, chat_id, EditButtons(message_ref=latest.id), now, patient_id=latest.patient_id)
 
 
 def next_due(session: Session) -> datetime | None:

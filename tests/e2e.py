@@ -64,6 +64,7 @@ async def settle(telegram: FakeTelegram, timeout: float = 20) -> None:  # noqa: 
             return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the coach did not finish its work in time")
+        await asyncio.sleep(0.02)  # let the coach work, rather than ask its database again at once
 
 
 RUNNING: list[TelegramCoach] = []  # the coaches `running_coach` started, while they run

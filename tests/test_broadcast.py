@@ -108,6 +108,24 @@ def test_an_audience_chooses_who_gets_it_and_each_message_is_personal(database: 
         desk.draft(created_by=1, audience="the keen ones", text="Hi")
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("I <3 you all & see", "a bare <"),
+        ("<div>hi</div>", "<div>"),
+        ("<b>hi", "never closed"),
+    ],
+)
+def test_a_broadcast_telegram_would_refuse_is_stopped_at_the_preview(
+    database: Database, content: Content, text: str, why: str
+) -> None:
+    desk = BroadcastDesk(database, content, ManualClock(), staff_chat_id=STAFF_CHAT)
+    with pytest.raises(BroadcastError, match="Telegram would refuse it") as refused:
+        desk.draft(created_by=1, audience="everyone", text=text)
+    assert why in str(refused.value)
+    assert desk.draft(created_by=1, audience="everyone", text="I &lt;3 you all &amp; see <b>soon</b>").preview
+
+
 def test_a_broadcast_starts_at_its_time_and_can_wait_for_quiet_hours(database: Database, content: Content) -> None:
     clock = ManualClock(datetime(2026, 3, 2, 20, 0, tzinfo=UTC))  # 20:00 in London, 07:00 in Sydney
     enrol(database, 1, clock.now())

@@ -77,7 +77,13 @@ def test_reading_staff_commands() -> None:
     assert commands.read("note", "P-0042", 1) == commands.Usage("note")
     assert commands.read("staff", "add 22 coordinator", 1) == commands.SetRole(22, "coordinator")
     assert commands.read("staff", "add 22 boss", 1) == commands.Usage("staff")
-    assert commands.read("staff", "remove 1", 1) == commands.Usage("staff"), "an admin cannot lock themselves out"
+    assert commands.read("staff", "remove 1", 1) == commands.NotAllowed("staff_not_yourself", 1), "no lock-out"
+    assert commands.read("staff", "add 1 guide", 1) == commands.NotAllowed("staff_not_yourself", 1), "nor a demotion"
+    assert commands.read("staff", "add 0 admin", 1) == commands.Usage("staff"), "0 is nobody"
+    admins = frozenset({5})
+    assert commands.read("staff", "add 5 guide", 1, admins) == commands.NotAllowed("staff_fixed_admin", 5)
+    assert commands.read("staff", "remove 5", 1, admins) == commands.NotAllowed("staff_fixed_admin", 5)
+    assert commands.read("staff", "add 5 admin", 1, admins) == commands.SetRole(5, "admin")
     assert commands.read("done", "", 1) == commands.MarkDone(None)
     assert len(commands.read("note", "x " + "y" * 5000, 1).text) == commands.MAX_NOTE  # type: ignore[union-attr]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dialogs.desk.roles import ROLES
+from dialogs.desk.roles import ADMIN, ROLES
 
 CODE = re.compile(r"^P-\d{1,9}$", re.IGNORECASE)
 CONTACT_KINDS = ("phone", "message", "video", "in_person")
@@ -24,6 +24,14 @@ class Usage:
 @dataclass(frozen=True)
 class ShowStaff:
     pass
+
+
+@dataclass(frozen=True)
+class NotAllowed:
+    """A request that is understood but must not be done: `why` names the text that says so."""
+
+    why: str  # staff_not_yourself | staff_fixed_admin
+    user: int
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,17 @@ class AddNote:
 
 
 Request = (
-    Usage | ShowStaff | SetRole | RemoveStaff | ShowQueue | ShowReport | ShowPatient | MarkDone | LogContact | AddNote
+    Usage
+    | NotAllowed
+    | ShowStaff
+    | SetRole
+    | RemoveStaff
+    | ShowQueue
+    | ShowReport
+    | ShowPatient
+    | MarkDone
+    | LogContact
+    | AddNote
 )
 
 
@@ -81,18 +99,28 @@ def named_code(args: str) -> str | None:
     return words[0].upper() if words and CODE.match(words[0]) else None
 
 
-def read(name: str, args: str, user_id: int) -> Request:
-    """The request behind `/<name> <args>`, typed by staff member `user_id`."""
+def read(name: str, args: str, user_id: int, fixed_admins: frozenset[int] = frozenset()) -> Request:
+    """The request behind `/<name> <args>`, typed by staff member `user_id`. `fixed_admins` are
+    the admins of ADMIN_IDS: made admins again at every start, so nobody changes them here."""
     words = args.split()
     code = named_code(args)
     rest = words[1:] if code else words
     if name == "staff":
         if not words:
             return ShowStaff()
-        if words[0] == "add" and len(words) == 3 and words[1].isdigit() and words[2] in ROLES:
-            return SetRole(int(words[1]), words[2])
-        if words[0] == "remove" and len(words) == 2 and words[1].isdigit() and int(words[1]) != user_id:
-            return RemoveStaff(int(words[1]))  # an admin cannot take themselves off (and lock everyone out)
+        user = int(words[1]) if len(words) >= 2 and words[1].isdigit() else 0
+        if words[0] == "add" and len(words) == 3 and user > 0 and words[2] in ROLES:
+            if user == user_id:
+                return NotAllowed("staff_not_yourself", user)  # nobody demotes themselves into a lock-out
+            if user in fixed_admins and words[2] != ADMIN:
+                return NotAllowed("staff_fixed_admin", user)
+            return SetRole(user, words[2])
+        if words[0] == "remove" and len(words) == 2 and user > 0:
+            if user == user_id:
+                return NotAllowed("staff_not_yourself", user)
+            if user in fixed_admins:
+                return NotAllowed("staff_fixed_admin", user)
+            return RemoveStaff(user)
         return Usage(name)
     if name == "queue":
         return ShowQueue()

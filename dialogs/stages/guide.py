@@ -18,6 +18,7 @@ GUIDE = "guide"  # the command, the main-menu choice, and the overlay while the 
 OFFER = "guide_confirm"  # the overlay of "send this to your guide?"; the messages wait in `guide_draft`
 SEND, KEEP, CANCEL = "guide-send", "guide-keep", "guide-cancel"  # choices on those two questions
 MAX_DRAFT = 10  # messages a patient may gather before saying whether to send them
+OFFER_NAME = "guide-offer"  # the one live "send this to your guide?" at a time (Send.replaces)
 
 
 class GuideStage(Stage):
@@ -58,8 +59,11 @@ class GuideStage(Stage):
     def offer(self, turn: Turn, message_id: int) -> None:
         """Ask before anything sent outside a step goes to the guide; a second message joins the first."""
         draft = turn.state.guide_draft if turn.state.overlay == OFFER else ()
+        if message_id not in draft and len(draft) >= MAX_DRAFT:
+            turn.say("guide_draft_full", limit=MAX_DRAFT)  # said, never dropped silently
+            return
         if message_id not in draft:
-            draft = (*draft, message_id)[-MAX_DRAFT:]
+            draft = (*draft, message_id)
         prompt = turn.next_prompt()
         turn.state = replace(turn.state, overlay=OFFER, awaiting="button", guide_draft=draft)
         self.send_offer(turn, prompt)
@@ -67,7 +71,7 @@ class GuideStage(Stage):
     @staticmethod
     def send_offer(turn: Turn, prompt: int) -> None:
         choices = [(turn.ui("guide_offer_send"), SEND), (turn.ui("guide_offer_keep"), KEEP)]
-        turn.send(turn.ui("guide_offer", count=len(turn.state.guide_draft)), choices, prompt)
+        turn.send(turn.ui("guide_offer", count=len(turn.state.guide_draft)), choices, prompt, replaces=OFFER_NAME)
 
     def overlay_show(self, turn: Turn, *, fresh: bool) -> None:
         if turn.state.overlay == GUIDE:
