@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-PACKAGES := paincoach bot coach dialogs content scheduler storage clock
+PACKAGES := paincoach bot coach dialogs content scheduler storage clock sandbox
 
 .PHONY: setup run chat test bench lint format check-content db-upgrade clean
 

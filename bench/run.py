@@ -1,6 +1,6 @@
 """`make bench`: the coach against a bare aiogram echo bot, on this machine, in the same run.
 
-Each bot runs as its own process against the fake Bot API (tests/fakes/telegram.py) on
+Each bot runs as its own process against the fake Bot API (sandbox/botapi.py) on
 127.0.0.1. A closed loop of C simulated patients each sends `/help` and waits until the bot's
 answer arrives (sendMessage) before sending again. Reported per bot, mode and C: updates a
 second, latency p50 / p99, the bot's CPU per update, its memory (RSS) and the CPU its start-up
@@ -30,7 +30,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.fakes.telegram import FakeTelegram
+from sandbox.botapi import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"

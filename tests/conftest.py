@@ -13,8 +13,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from content import Content, load_content
+from sandbox.botapi import FakeTelegram
 from tests import postgres
-from tests.fakes.telegram import FakeTelegram
 
 __all__ = ["CONTENT_DIR", "ROOT", "load_content"]
 

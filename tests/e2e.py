@@ -13,10 +13,10 @@ from sqlmodel import col, select
 from clock import Clock
 from paincoach.app import TelegramCoach
 from paincoach.settings import Settings
+from sandbox.botapi import FakeMessage, FakeTelegram, FakeUser
 from storage import outbox
 from storage.database import Database
 from storage.models import Answer, DialogState, InboundUpdate, OutboxMessage, Patient
-from tests.fakes.telegram import FakeMessage, FakeTelegram, FakeUser
 
 STAFF_CHAT = -1001234
 

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from tests.fakes.telegram import FakeTelegram
+from sandbox.botapi import FakeTelegram
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:

@@ -12,11 +12,11 @@ import pytest
 from sqlmodel import col, select
 
 from clock import ManualClock
+from sandbox.botapi import FakeTelegram
 from scheduler.jobs import SAFETY_SWEEP_SECONDS, build_scheduler
 from storage.database import Database
 from storage.models import Alert, AuditEvent
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, tap, walk_until
-from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e import label_with, onboard
 
 GUIDE = 777

@@ -22,12 +22,12 @@ from clock import ManualClock, SystemClock
 from clock.ticker import VirtualTicker
 from coach.broadcasts import BroadcastDesk, BroadcastError
 from content.schema import Content
+from sandbox.botapi import FakeTelegram
 from scheduler.service import SchedulerService, holder_name
 from storage.database import Database
 from storage.models import Broadcast, DialogState, OutboxMessage, Patient
 from storage.outbox import Priority
 from tests.e2e import STAFF_CHAT, running_coach, settings_for, settle
-from tests.fakes.telegram import FakeTelegram
 from tests.support import make_database, make_services
 from tests.test_e2e import onboard
 

@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from clock import ManualClock
 from content.render import visible_length
+from sandbox.botapi import FakeTelegram, FakeUser
 from storage.database import Database
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, snapshot, tap, walk_until
-from tests.fakes.telegram import FakeTelegram, FakeUser
 
 REFLECTION = "Pain <3 & fatigue, then I think 'I'm useless' and rest all day"
 

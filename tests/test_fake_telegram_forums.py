@@ -6,8 +6,8 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 
+from sandbox.botapi import FakeTelegram
 from tests.fake_telegram_clients import keyboard
-from tests.fakes.telegram import FakeTelegram
 
 
 @pytest.mark.asyncio

@@ -17,8 +17,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import BotCommand, Message, ReplyParameters
 
+from sandbox.botapi import FakeTelegram, HtmlParseError, normalise_params, parse_html
 from tests.fake_telegram_clients import keyboard, raw_call
-from tests.fakes.telegram import FakeTelegram, HtmlParseError, normalise_params, parse_html
 
 # ---- server basics ---------------------------------------------------------
 

@@ -15,8 +15,8 @@ from aiogram.exceptions import TelegramBadRequest, TelegramConflictError
 from aiogram.types import CallbackQuery, Message
 from aiohttp import web
 
+from sandbox.botapi import FakeTelegram
 from tests.fake_telegram_clients import keyboard, raw_call
-from tests.fakes.telegram import FakeTelegram
 
 # ---- updates and callback queries -----------------------------------------
 

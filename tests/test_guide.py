@@ -14,10 +14,10 @@ from sqlmodel import col, select
 
 from clock import ManualClock
 from paincoach.app import TelegramCoach
+from sandbox.botapi import FakeGroup, FakeMessage, FakeTelegram, FakeUser
 from storage.database import Database
 from storage.models import AuditEvent, ClinicalNote, StaffContact, Ticket
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, tap
-from tests.fakes.telegram import FakeGroup, FakeMessage, FakeTelegram, FakeUser
 from tests.test_e2e import label_with, walk_to_button
 
 ADMIN, GUIDE, COORDINATOR, STRANGER = 700, 701, 702, 703

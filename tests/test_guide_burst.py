@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.botapi import FakeTelegram
 from tests.e2e import STAFF_CHAT, running_coach, settings_for, settle, tap
-from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e import onboard
 
 SEND = "📨 Send to my guide"

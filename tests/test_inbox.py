@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from sandbox.botapi import FakeTelegram
 from storage.database import Database
 from storage.models import AuditEvent, InboundUpdate
 from tests.e2e import STAFF_CHAT, running_coach, say, settings_for, settle
-from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e import onboard
 
 COORDINATOR = 4400

@@ -16,11 +16,11 @@ import pytest
 from clock import ManualClock
 from coach import health
 from paincoach.logs import configure
+from sandbox.botapi import FakeTelegram
 from storage import outbox
 from storage.outbox import Priority
 from storage.payloads import Message
 from tests.e2e import STAFF_CHAT, running_coach, say, settings_for, settle, tap
-from tests.fakes.telegram import FakeTelegram
 from tests.support import make_database
 from tests.test_e2e import label_with, onboard, walk_until
 

@@ -18,6 +18,7 @@ from dialogs.events import Start, Text
 from paincoach.app import TelegramCoach
 from paincoach.settings import Settings
 from paincoach.wiring import make_services
+from sandbox.botapi import FakeTelegram, FakeUser
 from storage import outbox, results
 from storage.database import Database
 from storage.models import Alert, AuditEvent, CareFlag, DialogState, Patient, QuestionnaireResult
@@ -26,7 +27,6 @@ from storage.patients import Person
 from storage.payloads import Message
 from tests.conftest import CONTENT_DIR, load_content
 from tests.e2e import STAFF_CHAT, last, running_coach, say, settings_for, settle, tap
-from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.test_e2e import label_with, walk_to_button
 
 GUIDE = 778

@@ -16,10 +16,10 @@ import pytest
 from clock import SystemClock
 from content import load_content
 from paincoach.wiring import make_services, open_database
+from sandbox.botapi import FakeTelegram
 from storage.inbox import Received
 from tests.conftest import CONTENT_DIR, ROOT
 from tests.e2e import last, running_coach, settings_for, settle, snapshot, tap, watch_database
-from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e import label_with, onboard
 
 

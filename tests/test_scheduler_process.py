@@ -17,9 +17,9 @@ import pytest
 from clock import SystemClock
 from coach.broadcasts import BroadcastDesk
 from content.schema import Content
+from sandbox.botapi import FakeTelegram
 from tests.conftest import ROOT
 from tests.e2e import STAFF_CHAT
-from tests.fakes.telegram import FakeTelegram
 from tests.support import make_database
 from tests.test_broadcast import FIRST_PATIENT, enrol
 

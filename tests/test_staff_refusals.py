@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.botapi import FakeTelegram
 from storage.database import Database
 from storage.staff import role_of
 from tests.e2e import STAFF_CHAT, running_coach, settings_for
-from tests.fakes.telegram import FakeTelegram
 from tests.test_guide import audit_log, staff_says
 
 ADMIN, OTHER_ADMIN, GUIDE = 810, 811, 812

@@ -8,8 +8,8 @@ import pytest
 
 from bot.aiogram import AiogramApi, make_bot
 from bot.transport import Blocked, Delivered, Rejected, RetryAfter, Transient
+from sandbox.botapi import FakeTelegram
 from storage.payloads import Edit, Message
-from tests.fakes.telegram import FakeTelegram
 
 CHAT = 2024
 

@@ -12,15 +12,15 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from tests.fakes.telegram.core import _Core
-from tests.fakes.telegram.errors import (
+from sandbox.botapi.core import _Core
+from sandbox.botapi.errors import (
     GET_UPDATES_TERMINATED,
     GET_UPDATES_WEBHOOK_CONFLICT,
     TelegramError,
     _bad_request,
 )
-from tests.fakes.telegram.params import Params, normalise_params
-from tests.fakes.telegram.records import WebhookAttempt, _Update, _Webhook
+from sandbox.botapi.params import Params, normalise_params
+from sandbox.botapi.records import WebhookAttempt, _Update, _Webhook
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _client_alive: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar("_client_alive", default=None)

@@ -35,12 +35,12 @@ nothing else. copyMessage copies text, entities, photo, caption and takes new ma
 people can send photos with captions and edit what they sent (``edited_message``).
 """
 
-from tests.fakes.telegram.errors import TelegramError
-from tests.fakes.telegram.html_text import HtmlParseError, parse_html
-from tests.fakes.telegram.params import UploadedFile, normalise_params
-from tests.fakes.telegram.people import FakeGroup, FakeUser
-from tests.fakes.telegram.records import ApiCall, FakeMessage, WebhookAttempt
-from tests.fakes.telegram.server import DEFAULT_TOKEN, FakeTelegram
+from sandbox.botapi.errors import TelegramError
+from sandbox.botapi.html_text import HtmlParseError, parse_html
+from sandbox.botapi.params import UploadedFile, normalise_params
+from sandbox.botapi.people import FakeGroup, FakeUser
+from sandbox.botapi.records import ApiCall, FakeMessage, WebhookAttempt
+from sandbox.botapi.server import DEFAULT_TOKEN, FakeTelegram
 
 __all__ = [
     "DEFAULT_TOKEN",

@@ -7,9 +7,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from tests.fakes.telegram.core import _Core
-from tests.fakes.telegram.errors import TelegramError
-from tests.fakes.telegram.records import _Delay, _Failure
+from sandbox.botapi.core import _Core
+from sandbox.botapi.errors import TelegramError
+from sandbox.botapi.records import _Delay, _Failure
 
 
 class _Faults(_Core):

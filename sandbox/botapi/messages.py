@@ -9,11 +9,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from tests.fakes.telegram.errors import NOT_MODIFIED, TelegramError, _bad_request
-from tests.fakes.telegram.faults import _Faults
-from tests.fakes.telegram.html_text import HtmlParseError, parse_html
-from tests.fakes.telegram.params import Params, UploadedFile
-from tests.fakes.telegram.records import Buttons, FakeMessage, _Chat
+from sandbox.botapi.errors import NOT_MODIFIED, TelegramError, _bad_request
+from sandbox.botapi.faults import _Faults
+from sandbox.botapi.html_text import HtmlParseError, parse_html
+from sandbox.botapi.params import Params, UploadedFile
+from sandbox.botapi.records import Buttons, FakeMessage, _Chat
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024

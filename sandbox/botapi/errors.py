@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fakes.telegram.params import Params
+from sandbox.botapi.params import Params
 
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply "

@@ -7,13 +7,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tests.fakes.telegram.core import _Core
-from tests.fakes.telegram.html_text import utf16_length
-from tests.fakes.telegram.params import Params
-from tests.fakes.telegram.records import Buttons, FakeMessage, _CallbackQuery
+from sandbox.botapi.core import _Core
+from sandbox.botapi.html_text import utf16_length
+from sandbox.botapi.params import Params
+from sandbox.botapi.records import Buttons, FakeMessage, _CallbackQuery
 
 if TYPE_CHECKING:
-    from tests.fakes.telegram.server import FakeTelegram
+    from sandbox.botapi.server import FakeTelegram
 
 
 class _ChatView:

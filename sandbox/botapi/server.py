@@ -11,13 +11,13 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.telegram.chats import _Chats
-from tests.fakes.telegram.errors import TelegramError, _bad_request
-from tests.fakes.telegram.messages import _Messages
-from tests.fakes.telegram.params import Params, _read_params
-from tests.fakes.telegram.people import FakeGroup, FakeUser, _People
-from tests.fakes.telegram.records import ApiCall, _Chat
-from tests.fakes.telegram.updates import _client_alive, _Updates
+from sandbox.botapi.chats import _Chats
+from sandbox.botapi.errors import TelegramError, _bad_request
+from sandbox.botapi.messages import _Messages
+from sandbox.botapi.params import Params, _read_params
+from sandbox.botapi.people import FakeGroup, FakeUser, _People
+from sandbox.botapi.records import ApiCall, _Chat
+from sandbox.botapi.updates import _client_alive, _Updates
 
 DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 

@@ -10,9 +10,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from tests.fakes.telegram.errors import TelegramError, _bad_request
-from tests.fakes.telegram.params import Params
-from tests.fakes.telegram.records import (
+from sandbox.botapi.errors import TelegramError, _bad_request
+from sandbox.botapi.params import Params
+from sandbox.botapi.records import (
     ApiCall,
     FakeMessage,
     WebhookAttempt,
@@ -25,7 +25,7 @@ from tests.fakes.telegram.records import (
 )
 
 if TYPE_CHECKING:
-    from tests.fakes.telegram.people import FakeGroup, FakeUser
+    from sandbox.botapi.people import FakeGroup, FakeUser
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tests.fakes.telegram.params import Params
+from sandbox.botapi.params import Params
 
 SUPPORTED_TAGS = frozenset(
     {

@@ -7,10 +7,10 @@ import re
 import time
 from typing import Any
 
-from tests.fakes.telegram.core import _Core
-from tests.fakes.telegram.errors import QUERY_TOO_OLD, _bad_request
-from tests.fakes.telegram.params import Params
-from tests.fakes.telegram.records import FakeMessage, _Chat
+from sandbox.botapi.core import _Core
+from sandbox.botapi.errors import QUERY_TOO_OLD, _bad_request
+from sandbox.botapi.params import Params
+from sandbox.botapi.records import FakeMessage, _Chat
 
 CHAT_ACTIONS = frozenset(
     {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.telegram.params import Params
+from sandbox.botapi.params import Params
 
 Buttons = list[list[tuple[str, str | None]]]
 
