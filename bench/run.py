@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from cryptography.fernet import Fernet
 
 from sandbox.botapi import FakeTelegram
 
@@ -88,6 +89,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+DATA_KEY = Fernet.generate_key().decode()
+
+
 @contextmanager
 def bot_process(
     bot: str, mode: str, telegram: BenchTelegram, workdir: Path, port: int
@@ -103,6 +107,7 @@ def bot_process(
         "TELEGRAM_API_BASE_URL": telegram.base_url,
         "DATABASE_URL": f"sqlite:///{workdir / f'{mode}.db'}",
         "LOG_LEVEL": "WARNING",
+        "DATA_KEY": DATA_KEY,  # free text sealed as in production (webhook mode requires a key)
     }
     if mode == "webhook":
         env |= {

@@ -19,6 +19,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
 schedule_app = typer.Typer(no_args_is_help=True, help="What the scheduler will send.")
 app.add_typer(schedule_app, name="schedule")
+keys_app = typer.Typer(no_args_is_help=True, help="The data keys that seal free text (DATA_KEY).")
+app.add_typer(keys_app, name="keys")
 
 
 def _settings() -> Settings:
@@ -156,7 +158,7 @@ def schedule_show(code: Annotated[str, typer.Argument(help="The patient's code, 
     from storage.database import Database
     from storage.patients import patient_by_code
 
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, settings.keyring)
     try:
         with database.transaction() as session:
             patient = patient_by_code(session, code)
@@ -203,8 +205,39 @@ def db_upgrade() -> None:
     settings = _settings()
     from storage.database import upgrade
 
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, keyring=settings.keyring)
     typer.echo("database is up to date")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new data key, to put first in DATA_KEY (see docs/operations.md, rotating keys)."""
+    from storage.sealed import Keyring
+
+    typer.echo(Keyring.generate())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Seal every sealed value again with the newest key in DATA_KEY; then older keys can go."""
+    settings = _settings()
+    from storage.database import Database
+    from storage.keys import rotate
+    from storage.sealed import DataKeyError
+
+    try:
+        database = Database(settings.database_url, settings.keyring)
+        try:
+            database.upgrade()
+            counts = rotate(database)
+        finally:
+            database.dispose()
+    except DataKeyError as error:
+        typer.echo(f"paincoach: {error}", err=True)
+        raise typer.Exit(1) from None
+    for column, count in counts.items():
+        typer.echo(f"{column}: {count} sealed again")
+    typer.echo(f"every sealed value now uses the newest of {database.keyring.count} key(s)")
 
 
 @content_app.command("check")

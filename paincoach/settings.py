@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from clock.office_hours import OfficeHours, parse_office_hours
+from storage.sealed import DataKeyError, Keyring, keyring_for
 
 TELEGRAM_API = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -50,8 +51,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "text", "json"] = "auto"
     health_listen: str | None = None  # host:port for /healthz and /metrics in polling mode and `paincoach scheduler`
+    data_key: SecretStr | None = None  # DATA_KEY: Fernet keys, newest first, sealing free text (storage/sealed.py)
 
-    @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", mode="before")
+    @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", "data_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -190,6 +192,26 @@ class Settings(BaseSettings):
         if self.webhook_secret is not None and not _WEBHOOK_SECRET.match(self.webhook_secret.get_secret_value()):
             raise ValueError("WEBHOOK_SECRET: use 1-256 letters, digits, _ or -")
         return self
+
+    @model_validator(mode="after")
+    def _data_key_in_production(self) -> Settings:
+        if self.data_key is not None:
+            try:
+                Keyring.parse(self.data_key.get_secret_value())
+            except DataKeyError as error:
+                raise ValueError(str(error)) from None
+        elif not self.database_url.startswith("sqlite") or self.webhook_url:
+            raise ValueError(
+                "DATA_KEY: required with PostgreSQL or a webhook, where real patients write "
+                "(make one with `paincoach keys generate`); only SQLite gets a development key"
+            )
+        return self
+
+    @property
+    def keyring(self) -> Keyring:
+        """The keys that seal free text: DATA_KEY, or a development key beside a SQLite database."""
+        data_key = self.data_key.get_secret_value() if self.data_key is not None else None
+        return keyring_for(self.database_url, data_key)
 
     @property
     def webhook_mode(self) -> bool:

@@ -18,7 +18,7 @@ from storage.database import Database
 
 def open_database(settings: Settings) -> Database:
     """The database of these settings, migrated to the newest schema."""
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, settings.keyring)
     database.upgrade()
     return database
 

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from storage.sealed import Keyring, attach, from_environment
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -24,9 +26,13 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 class Database:
     """One database, its engine and a way to open a transaction."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, keyring: Keyring | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # What patients and guides wrote is sealed with these keys (storage/sealed.py); without
+        # one given, DATA_KEY from the environment, or a development key beside a SQLite file.
+        self.keyring = keyring or from_environment(url)
+        attach(self.engine, self.keyring)
         # SQLite has one writer at a time: one thread avoids lock waits inside the process.
         workers = 1 if self.is_sqlite else 8
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
@@ -47,7 +53,7 @@ class Database:
         return await loop.run_in_executor(self._executor, lambda: work(*args, **kwargs))
 
     def upgrade(self) -> None:
-        upgrade(self.url, self.engine)
+        upgrade(self.url, self.engine, self.keyring)
 
     def dispose(self) -> None:
         self._executor.shutdown(wait=True)
@@ -89,9 +95,10 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, engine: Engine | None = None) -> None:
-    """Bring the schema up to the newest migration."""
+def upgrade(url: str, engine: Engine | None = None, keyring: Keyring | None = None) -> None:
+    """Bring the schema up to the newest migration (a migration that seals rows uses `keyring`)."""
     config = alembic_config(url)
+    config.attributes["keyring"] = keyring or from_environment(url)
     if engine is not None:
         with engine.connect() as connection:
             config.attributes["connection"] = connection

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.sealed import SealedJSON, SealedText  # free text, encrypted at rest (storage/sealed.py)
 from storage.types import UTCDateTime
 
 
@@ -37,7 +38,7 @@ class DialogState(SQLModel, table=True):
     patient_id: int = Field(primary_key=True, foreign_key="patient.id")
     flow: str | None = Field(default=None, max_length=64)
     step: str | None = Field(default=None, max_length=64)
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(SealedJSON, nullable=False))  # drafts, answers
     version: int = 0
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -50,7 +51,7 @@ class Answer(SQLModel, table=True):
     flow: str = Field(max_length=64)
     step: str = Field(max_length=64)
     key: str = Field(max_length=64)
-    value: str = Field(sa_column=Column(Text, nullable=False))
+    value: str = Field(sa_column=Column(SealedText, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -61,7 +62,7 @@ class InboundUpdate(SQLModel, table=True):
 
     update_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
     chat_id: int | None = Field(default=None, sa_type=BigInteger)
-    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(SealedJSON, nullable=True))
     received_at: datetime = Field(sa_type=UTCDateTime)
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     failed: bool = False
@@ -80,7 +81,7 @@ class OutboxMessage(SQLModel, table=True):
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     chat_id: int = Field(sa_type=BigInteger)
     kind: str = Field(max_length=16)  # message | edit
-    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(sa_column=Column(SealedJSON, nullable=False))
     priority: int = 20
     status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|blocked|cancelled|in_doubt
     attempts: int = 0
@@ -99,7 +100,7 @@ class Alert(SQLModel, table=True):
     patient_id: int = Field(foreign_key="patient.id", index=True)
     level: str = Field(max_length=16)  # urgent | review
     reason: str = Field(max_length=300)
-    excerpt: str = Field(default="", sa_column=Column(Text, nullable=False))
+    excerpt: str = Field(default="", sa_column=Column(SealedText, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
     raised_count: int = 1
     last_raised_at: datetime = Field(sa_type=UTCDateTime)
@@ -128,7 +129,7 @@ class ToolEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     tool: str = Field(max_length=64, index=True)
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(SealedJSON, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -142,7 +143,7 @@ class QuestionnaireResult(SQLModel, table=True):
     questionnaire: str = Field(max_length=64, index=True)
     title: str = Field(max_length=40)  # as the guides know it: "PHQ-9"
     occasion: str = Field(max_length=32)  # baseline, week-3, post, follow-up
-    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(SealedJSON, nullable=False))
     subscales: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     total: float | None = None
     shown: str = Field(max_length=16)  # the total as shown: "12", "4.3", "-"
@@ -244,7 +245,7 @@ class ClinicalNote(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     staff_id: int = Field(sa_type=BigInteger)
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(SealedText, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -288,7 +289,7 @@ class Broadcast(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_by: int = Field(sa_type=BigInteger)  # staff Telegram id; 0 from the command line
     audience: str = Field(max_length=64)  # everyone | arm:<arm> | lesson:<n> | inactive:<days>
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(SealedText, nullable=False))
     send_at: datetime = Field(sa_type=UTCDateTime)
     quiet_hours: bool = False  # hold each patient's message until their quiet hours end
     status: str = Field(default="draft", max_length=16, index=True)  # draft|scheduled|sending|done|cancelled

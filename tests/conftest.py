@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,6 +21,10 @@ __all__ = ["CONTENT_DIR", "ROOT", "load_content"]
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
+
+# One data key for the whole run (storage/sealed.py), so no test writes a development key file;
+# the coach processes the tests start inherit it.
+os.environ.setdefault("DATA_KEY", "7mAcCIGDkUQYh6iD5FTXx4ySvTW1k2A_4o9YXrgZhyA=")
 
 
 @pytest.fixture(scope="session")

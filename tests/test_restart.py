@@ -39,6 +39,7 @@ def coach_process(telegram: FakeTelegram, workdir: Path, database_url: str) -> I
         "TELEGRAM_API_BASE_URL": telegram.base_url,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "INFO",
+        "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
     }
     log = (workdir / "coach.log").open("ab")
     process = subprocess.Popen(

@@ -40,6 +40,7 @@ def scheduler_process(telegram: FakeTelegram, workdir: Path, name: str) -> Itera
         "DATABASE_URL": f"sqlite:///{workdir / 'coach.db'}",
         "STAFF_CHAT_ID": str(STAFF_CHAT),
         "LOG_LEVEL": "INFO",
+        "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
     }
     log = (workdir / f"{name}.log").open("ab")
     process = subprocess.Popen(
