@@ -14,11 +14,12 @@ from typing import Any
 
 from bot.html import entities_to_html
 from coach.desk import StaffPost
+from coach.forgery import STAFF_BUTTONS
 from dialogs.events import Command, Event, NotText, Press, Text, parse_command
 from storage.patients import Person
 
 MEDIA = ("photo", "voice", "audio", "document", "video", "video_note", "sticker", "animation")
-STAFF_TAPS = ("ack:", "reviewed:", "done:", "bc:")  # button data only the staff chat's buttons carry
+STAFF_TAPS = STAFF_BUTTONS  # button data only the staff chat's buttons carry
 
 
 class Unreadable(ValueError):
@@ -204,8 +205,9 @@ def _tap(query: Mapping[str, Any], staff_chat_id: int | None) -> Inbound:
             return Ignored("a tap on a button that is not the coach's", query_id)
         thread = message.get("message_thread_id") if message is not None and message.get("is_topic_message") else None
         return StaffTap(query_id, int(user["id"]), _full_name(user), data, message_id, _int(thread))
-    if chat_type != "private" or data.startswith(STAFF_TAPS):
+    if chat_type != "private":
         return Ignored("a tap outside a private chat and the staff chat", query_id)
+    # A staff button's data from a private chat is forged: the coach refuses and audits it.
     return PatientTap(_person(user, chat_id), query_id, Press(data, message_id))
 
 

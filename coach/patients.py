@@ -11,13 +11,15 @@ from sqlmodel import Session
 
 from clock import Clock
 from coach.effects import Effects
+from coach.forgery import forged
 from coach.inbox import Inbox, retrying
 from content.schema import Content
 from dialogs.due import is_quiet, needs_new_plan, plan, quiet_ends
 from dialogs.engine import handle
-from dialogs.events import Due, Edited, Event
+from dialogs.events import Command, Due, Edited, Event, Press
 from storage import due as due_events
 from storage import outbox
+from storage.alerts import audit
 from storage.database import Database
 from storage.due import DueNow
 from storage.models import Patient
@@ -61,10 +63,21 @@ class Coach:
         def work(session: Session) -> Reply:
             patient = find_or_enrol(session, person, self.defaults, self.clock.now())
             patient.last_seen_at = self.clock.now()
-            toast = self.run(session, patient, event)
+            self._audit_forgery(session, patient, event)
+            toast = self.run(session, patient, event)  # a forgery too: the engine answers it kindly
             return Reply(toast=toast, code=patient.code)
 
         return self.inbox.once(update_id, work, Reply(duplicate=True))
+
+    def _audit_forgery(self, session: Session, patient: Patient, event: Event) -> None:
+        """A staff button's data, another patient's prompt, a staff command: audited (coach/forgery.py)."""
+        if not isinstance(event, Press | Command):
+            return
+        prompt = load_state(session, patient)[0].prompt if isinstance(event, Press) else 0
+        if (refused := forged(event, prompt)) is not None:
+            action, detail = refused
+            audit(session, self.clock.now(), "patient", action, patient.id, **detail)
+            log.warning("refused from %s: %s (%s)", patient.code, action, ", ".join(detail.values()))
 
     def handle_edit(self, person: Person, message_id: int, written: str, html: str, is_caption: bool,
                     update_id: int | None = None) -> Reply:  # fmt: skip

@@ -114,7 +114,7 @@ async def test_an_acknowledge_tap_from_outside_the_staff_chat_changes_nothing(
         await settle(telegram)
     alerts, actions = stored(settings.database_url)
     assert alerts[0].acknowledged_at is None
-    assert actions == ["alert_raised"]
+    assert actions == ["alert_raised", "tap_refused"], "refused, and audited as a forgery"
 
 
 async def test_the_safety_message_goes_ahead_of_messages_already_waiting(

@@ -63,7 +63,7 @@ def test_taps_in_each_chat() -> None:
     tap = read_update({"update_id": 3, "callback_query": query}, STAFF)
     assert isinstance(tap, PatientTap) and tap.press == Press("3:next", 11) and tap.query_id == "q1"
     forged = read_update({"update_id": 3, "callback_query": {**query, "data": "ack:1"}}, STAFF)
-    assert forged == Ignored("a tap outside a private chat and the staff chat", "q1"), "staff buttons only count there"
+    assert forged == PatientTap(tap.person, "q1", Press("ack:1", 11)), "a patient's forgery: refused and audited"
     in_staff = {**query, "from": GUIDE, "data": "ack:4",
                 "message": {"message_id": 12, "date": 0, "chat": {"id": STAFF, "type": "supergroup"}}}  # fmt: skip
     assert read_update({"update_id": 4, "callback_query": in_staff}, STAFF) == StaffTap(

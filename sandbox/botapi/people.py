@@ -166,6 +166,11 @@ class FakeUser(_ChatView):
         """
         return self.tg._press(self.user_id, self.as_user, label_or_data, message_id)
 
+    def press_forged(self, data: str, message_id: int | None = None) -> str:
+        """A tap carrying `data` of this person's choosing, on the latest (or given) bot message in
+        their chat, as a modified client can send: no such button need exist. Returns the query id."""
+        return self.tg._press(self.user_id, self.as_user, data, message_id, forged=True)
+
 
 @dataclass(eq=False)
 class FakeGroup(_ChatView):
@@ -301,9 +306,13 @@ class _People(_Core):
         sender: Params,
         label_or_data: str,
         message_id: int | None,
+        *,
+        forged: bool = False,
     ) -> str:
         chat = self._chats[chat_id]
-        if message_id is None:
+        if forged and message_id is None:
+            message = chat.bot_messages()[-1]
+        elif message_id is None:
             keyboards = [m for m in chat.bot_messages() if m.buttons]
             if not keyboards:
                 texts = [m.text[:80] for m in chat.bot_messages()[-3:]]
@@ -320,6 +329,8 @@ class _People(_Core):
         match = next((b for b in buttons if b[0] == label_or_data), None)
         if match is None:
             match = next((b for b in buttons if b[1] == label_or_data), None)
+        if forged:
+            match = ("(forged)", label_or_data)
         if match is None:
             raise AssertionError(
                 f"no button {label_or_data!r} on message {message.message_id} "
