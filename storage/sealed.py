@@ -11,6 +11,9 @@ sealed with the newest; a token made with any of them opens (MultiFernet), which
 rotated (`paincoach keys rotate`, docs/operations.md). Each database engine has its keyring
 (`attach`), so two databases with different keys can live in one process.
 
+Rows a migration adds with an empty server default ('' or {}) read as that empty value; any
+other unsealed value is an error, never read silently.
+
 To seal a new column: `Field(sa_column=Column(SealedText, nullable=False))` for a text, or
 `Column(SealedJSON, ...)` for a JSON object. SealedText is stored as TEXT; SealedJSON keeps the
 column's JSON type and stores the token as a JSON string, so sealing an existing JSON column needs
@@ -153,7 +156,9 @@ class SealedText(TypeDecorator[str]):
         return None if value is None else keyring_of(dialect).seal(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else keyring_of(dialect).open(value)
+        if not value:  # None, or a column's empty server default (a sealed text is never empty)
+            return value
+        return keyring_of(dialect).open(value)
 
 
 class SealedJSON(TypeDecorator[Any]):
@@ -171,5 +176,7 @@ class SealedJSON(TypeDecorator[Any]):
         if value is None:
             return None
         if not isinstance(value, str):
+            if not value:  # an empty object or list, as a column's server default writes it
+                return value
             raise DataKeyError("DATA_KEY: a sealed column holds unsealed data (run `paincoach db upgrade`)")
         return json.loads(keyring_of(dialect).open(value))

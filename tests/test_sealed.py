@@ -118,6 +118,27 @@ def test_a_keyring_seals_with_the_newest_and_opens_with_any() -> None:
         Keyring.parse(f"{new},not-a-key")
 
 
+def test_an_empty_server_default_reads_as_empty_and_other_unsealed_data_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'coach.db'}"
+    database = Database(url, Keyring([Keyring.generate()]))
+    database.upgrade()
+    seed(database)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE clinical_note SET text = ''")  # as a new column's default leaves it
+        connection.exec_driver_sql("UPDATE tool_entry SET data = '{}'")
+    with database.transaction() as session:
+        assert session.exec(select(ClinicalNote.text)).one() == ""
+        assert session.exec(select(ToolEntry)).one().data == {}
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE answer SET value = 'plain words'")
+        connection.exec_driver_sql("UPDATE dialog_state SET data = '{\"a\": 1}'")
+    with pytest.raises(DataKeyError), database.transaction() as session:
+        session.exec(select(Answer.value)).one()
+    with pytest.raises(DataKeyError, match="unsealed"), database.transaction() as session:
+        session.exec(select(DialogState)).one()
+    database.dispose()
+
+
 def test_without_data_key_sqlite_gets_a_development_key_in_its_folder_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
