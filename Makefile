@@ -9,13 +9,13 @@ PACKAGES := paincoach bot coach dialogs content scheduler storage clock sandbox
 
 .PHONY: setup run chat test bench lint format check-content db-upgrade constraints clean
 
+# constraints.txt pins every package to the versions tested (docs/operations.md, reproducible installs).
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "paincoach needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# constraints.txt pins every package to the versions tested (docs/operations.md, reproducible installs)
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
