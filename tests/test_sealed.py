@@ -198,8 +198,8 @@ def seed(database: Database) -> None:
         session.add(ClinicalNote(patient_id=patient.id, staff_id=7, text=NOTE, created_at=now))
 
 
-def test_rotation_seals_everything_again_with_the_newest_key(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'coach.db'}"
+def test_rotation_seals_everything_again_with_the_newest_key(database_url: str) -> None:
+    url = database_url
     old, new = Keyring.generate(), Keyring.generate()
     database = Database(url, Keyring([old]))
     database.upgrade()
@@ -313,3 +313,45 @@ def test_the_migration_seals_rows_written_before_and_its_downgrade_opens_them(tm
         assert json.loads(connection.exec_driver_sql("SELECT payload FROM outbox").scalar()) == {"text": REPLY}
         assert connection.exec_driver_sql("SELECT payload FROM inbound_update").scalar() is None
     engine.dispose()
+
+
+def test_the_migration_on_each_database(database_url: str) -> None:
+    """SQLite and PostgreSQL: rows written at 0006 are sealed by 0011, and opened by its downgrade."""
+    from alembic import command
+
+    keyring = Keyring([Keyring.generate()])
+    config = alembic_config(database_url)
+    config.attributes["keyring"] = keyring
+    command.upgrade(config, "0006")
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    patient = sa.table("patient", *(sa.column(c) for c in ("id", "code", "telegram_user_id", "chat_id", "locale",
+                                                           "timezone", "status", "created_at")))  # fmt: skip
+    answer = sa.table("answer", *(sa.column(c) for c in ("patient_id", "flow", "step", "key", "created_at")),
+                      sa.column("value", sa.Text()))  # fmt: skip
+    tool = sa.table("tool_entry", *(sa.column(c) for c in ("patient_id", "tool", "created_at")),
+                    sa.column("data", sa.JSON()))  # fmt: skip
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(patient.insert().values(id=1, code="P-0001", telegram_user_id=1, chat_id=1, locale="en",
+                                                       timezone="UTC", status="active", created_at=now))  # fmt: skip
+            connection.execute(answer.insert().values(patient_id=1, flow="f", step="s", key="k", value=REFLECTION,
+                                                      created_at=now))  # fmt: skip
+            connection.execute(tool.insert().values(patient_id=1, tool="t", data={"thought": QUESTION}, created_at=now))
+        command.upgrade(config, "0011")
+        with engine.connect() as connection:
+            stored = connection.execute(sa.select(answer.c.value)).scalar()
+            assert stored != REFLECTION and keyring.open(stored) == REFLECTION
+            assert isinstance(connection.execute(sa.select(tool.c.data)).scalar(), str), "a token in the JSON column"
+        database = Database(database_url, keyring)
+        try:
+            with database.transaction() as session:
+                assert session.exec(select(ToolEntry)).one().data == {"thought": QUESTION}
+        finally:
+            database.dispose()
+        command.downgrade(config, "0006")
+        with engine.connect() as connection:
+            assert connection.execute(sa.select(answer.c.value)).scalar() == REFLECTION
+            assert connection.execute(sa.select(tool.c.data)).scalar() == {"thought": QUESTION}
+    finally:
+        engine.dispose()
