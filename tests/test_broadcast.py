@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import col, func, select
 
-from bot.aiogram import AiogramApi
 from bot.sender import Sender
+from bot.transport import TelegramApi
 from clock import ManualClock, SystemClock
 from clock.ticker import VirtualTicker
 from coach.broadcasts import BroadcastDesk, BroadcastError
@@ -27,7 +27,7 @@ from scheduler.service import SchedulerService, holder_name
 from storage.database import Database
 from storage.models import Broadcast, DialogState, OutboxMessage, Patient
 from storage.outbox import Priority
-from tests.e2e import STAFF_CHAT, running_coach, settings_for, settle
+from tests.e2e import STAFF_CHAT, adapter_for, running_coach, settings_for, settle
 from tests.support import make_database, make_services
 from tests.test_e2e import onboard
 
@@ -214,8 +214,8 @@ async def test_ten_thousand_recipients_each_get_the_broadcast_once_even_when_the
     ticker = VirtualTicker()
     telegram.rate_limit(per_chat_per_second=1, global_per_second=1000, clock=ticker.monotonic)
 
-    def scheduler(db: Database, holder: str) -> tuple[SchedulerService, AiogramApi]:
-        api = AiogramApi.connect(telegram.token, telegram.base_url)
+    def scheduler(db: Database, holder: str) -> tuple[SchedulerService, TelegramApi]:
+        api = adapter_for(telegram)
         services = make_services(db, content, clock, staff_chat_id=STAFF_CHAT)
         sender = Sender(db, api, clock, rate=1000, poll_interval=0.05, ticker=ticker)
         return SchedulerService(services, sender, holder=holder), api

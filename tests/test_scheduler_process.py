@@ -19,7 +19,7 @@ from coach.broadcasts import BroadcastDesk
 from content.schema import Content
 from sandbox.botapi import FakeTelegram
 from tests.conftest import ROOT
-from tests.e2e import STAFF_CHAT
+from tests.e2e import STAFF_CHAT, framework_env
 from tests.support import make_database
 from tests.test_broadcast import FIRST_PATIENT, enrol
 
@@ -40,6 +40,7 @@ def scheduler_process(telegram: FakeTelegram, workdir: Path, name: str) -> Itera
         "DATABASE_URL": f"sqlite:///{workdir / 'coach.db'}",
         "STAFF_CHAT_ID": str(STAFF_CHAT),
         "LOG_LEVEL": "INFO",
+        **framework_env(),
     }
     log = (workdir / f"{name}.log").open("ab")
     process = subprocess.Popen(

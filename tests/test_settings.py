@@ -114,13 +114,13 @@ def test_start_up_stops_with_one_clear_line(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize(("value", "framework"), [("", "aiogram"), ("aiogram", "aiogram"), (" PTB ", "ptb")])
+@pytest.mark.parametrize(("value", "chosen"), [("", "aiogram"), ("aiogram", "aiogram"), (" PTB ", "ptb")])
 def test_the_telegram_framework_is_aiogram_unless_ptb_is_chosen(
-    monkeypatch: pytest.MonkeyPatch, value: str, framework: str
+    monkeypatch: pytest.MonkeyPatch, value: str, chosen: str
 ) -> None:
     assert load_settings(None).telegram_framework == "aiogram"
     monkeypatch.setenv("TELEGRAM_FRAMEWORK", value)
-    assert load_settings(None).telegram_framework == framework
+    assert load_settings(None).telegram_framework == chosen
 
 
 def test_each_framework_gets_its_own_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
