@@ -109,7 +109,7 @@ def bot_process(
         "BENCH_SECRET": SECRET,
         "TELEGRAM_BOT_TOKEN": telegram.token,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "DATABASE_URL": f"sqlite:///{workdir / f'{mode}.db'}",
+        "DATABASE_URL": f"sqlite:///{workdir / f'{bot}-{mode}.db'}",
         "LOG_LEVEL": "WARNING",
         "TELEGRAM_FRAMEWORK": framework_of(bot),
     }
@@ -135,12 +135,16 @@ def bot_process(
         log.close()
 
 
-async def wait_ready(telegram: BenchTelegram, mode: str, process: subprocess.Popen[bytes]) -> None:
+async def wait_ready(
+    telegram: BenchTelegram, bot: str, mode: str, process: subprocess.Popen[bytes], workdir: Path
+) -> None:
     method = "getUpdates" if mode == "polling" else "setWebhook"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a start-up on a busy shared machine
     while not any(call.method == method and call.finished for call in telegram.calls):
         if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError(f"the bot (pid {process.pid}) never became ready; see its log")
+            log = workdir / f"{bot}-{mode}.log"
+            tail = log.read_text(errors="replace").splitlines()[-5:] if log.exists() else []
+            raise RuntimeError(f"{bot} (pid {process.pid}) never became ready; its log ends:\n" + "\n".join(tail))
         await asyncio.sleep(0.05)
 
 
@@ -222,7 +226,7 @@ async def _measure(
     async with aiohttp.ClientSession() as http:
         with bot_process(bot, mode, telegram, workdir, port) as process:
             pid = process.pid
-            await wait_ready(telegram, mode, process)
+            await wait_ready(telegram, bot, mode, process, workdir)
             startup = cpu_seconds(pid)
             load = Load(telegram, mode, port, http)
             users = max(levels)
