@@ -4,6 +4,7 @@ against the fake server: the same answer ends the same way whichever framework m
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -209,3 +210,16 @@ async def test_each_adapter_calls_through_its_own_framework(
     agents = {call.user_agent for call in telegram.calls}
     library = "python-telegram-bot" if isinstance(transport, ptb.PtbApi) else "aiogram"
     assert len(agents) == 1 and library in agents.pop().lower()
+
+
+async def test_neither_what_patients_write_nor_the_token_reaches_the_log(
+    telegram: FakeTelegram, transport: TelegramApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    telegram.user(CHAT).send_text("PRIVATE-WORDS")
+    updates = await transport.get_updates(None, 0, ("message",))
+    assert updates[0]["message"]["text"] == "PRIVATE-WORDS"
+    await transport.deliver(CHAT, Message("PRIVATE-ANSWER"))
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in ("PRIVATE-WORDS", "PRIVATE-ANSWER", telegram.token):
+        assert secret not in logged

@@ -68,6 +68,7 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", categ
 
 def make_bot(token: str, api_base_url: str, *, timeout: float = SEND_TIMEOUT) -> Bot:
     """A `telegram.Bot` on this Bot API server (Telegram's, or a local one such as the fake)."""
+    keep_quiet()
 
     # One pool for every call, and one connection more for long polling (each getUpdates gives its
     # own longer read timeout), so `bot.request.shutdown()` closes all.
@@ -80,6 +81,16 @@ def make_bot(token: str, api_base_url: str, *, timeout: float = SEND_TIMEOUT) ->
         pool_timeout=timeout,
     )
     return Bot(token, base_url=f"{api_base_url}/bot", request=request, get_updates_request=request)
+
+
+def keep_quiet() -> None:
+    """python-telegram-bot logs every call's parameters and answer at DEBUG (what patients wrote,
+    in getUpdates), and httpx every URL at INFO (the token is in it): neither may reach a log,
+    whatever the level the program or a test chose, so both are held to WARNING here."""
+    for name in ("telegram", "httpx"):
+        logger = logging.getLogger(name)
+        if logger.level < logging.WARNING:  # NOTSET too: it would follow the root's level
+            logger.setLevel(logging.WARNING)
 
 
 def keyboard(buttons: Buttons, per_row: int = 1) -> InlineKeyboardMarkup | None:
