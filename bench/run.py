@@ -1,13 +1,15 @@
-"""`make bench`: the coach against a bare aiogram echo bot, on this machine, in the same run.
+"""`make bench`: the coach on each Telegram framework against a bare echo bot of that framework
+(aiogram, python-telegram-bot), on this machine, in the same run.
 
 Each bot runs as its own process against the fake Bot API (sandbox/botapi.py) on
 127.0.0.1. A closed loop of C simulated patients each sends `/help` and waits until the bot's
 answer arrives (sendMessage) before sending again. Reported per bot, mode and C: updates a
 second, latency p50 / p99, the bot's CPU per update, its memory (RSS) and the CPU its start-up
-took; then the coach as a ratio of the bare bot, because absolute figures move by 20% or more
-from run to run on a shared machine (../shared/PERFORMANCE.md).
+took; then the coach on each framework as a ratio of the bare bot of the same framework, because
+absolute figures move by 20% or more from run to run on a shared machine (../shared/PERFORMANCE.md).
 
     python -m bench.run [--modes polling,webhook] [--concurrency 1,50] [--updates 500] [--runs 3]
+                        [--bots aiogram,ptb,paincoach-aiogram,paincoach-ptb]
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ from sandbox.botapi import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret"
-BOTS = ("aiogram", "paincoach")
+# The bare bots, and the coach on each framework (TELEGRAM_FRAMEWORK).
+BARE = {"aiogram": "bench.echo_bot", "ptb": "bench.ptb_echo_bot"}
+BOTS = ("aiogram", "ptb", "paincoach-aiogram", "paincoach-ptb")
+
+
+def framework_of(bot: str) -> str:
+    return bot.removeprefix("paincoach-")
 
 
 class BenchTelegram(FakeTelegram):
@@ -105,9 +113,10 @@ def bot_process(
         "BENCH_SECRET": SECRET,
         "TELEGRAM_BOT_TOKEN": telegram.token,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "DATABASE_URL": f"sqlite:///{workdir / f'{mode}.db'}",
+        "DATABASE_URL": f"sqlite:///{workdir / f'{bot}-{mode}.db'}",
         "LOG_LEVEL": "WARNING",
         "DATA_KEY": DATA_KEY,  # free text sealed as in production (webhook mode requires a key)
+        "TELEGRAM_FRAMEWORK": framework_of(bot),
     }
     if mode == "webhook":
         env |= {
@@ -116,7 +125,7 @@ def bot_process(
             "WEBHOOK_LISTEN_HOST": "127.0.0.1",
             "WEBHOOK_LISTEN_PORT": str(port),
         }
-    command = ["-m", "bench.echo_bot", mode] if bot == "aiogram" else ["-m", "paincoach.cli", "run"]
+    command = ["-m", BARE[bot], mode] if bot in BARE else ["-m", "paincoach.cli", "run"]
     log = (workdir / f"{bot}-{mode}.log").open("ab")
     process = subprocess.Popen([sys.executable, *command], cwd=workdir, env=env, stdout=log, stderr=log)
     try:
@@ -131,12 +140,16 @@ def bot_process(
         log.close()
 
 
-async def wait_ready(telegram: BenchTelegram, mode: str, process: subprocess.Popen[bytes]) -> None:
+async def wait_ready(
+    telegram: BenchTelegram, bot: str, mode: str, process: subprocess.Popen[bytes], workdir: Path
+) -> None:
     method = "getUpdates" if mode == "polling" else "setWebhook"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a start-up on a busy shared machine
     while not any(call.method == method and call.finished for call in telegram.calls):
         if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError(f"the bot (pid {process.pid}) never became ready; see its log")
+            log = workdir / f"{bot}-{mode}.log"
+            tail = log.read_text(errors="replace").splitlines()[-5:] if log.exists() else []
+            raise RuntimeError(f"{bot} (pid {process.pid}) never became ready; its log ends:\n" + "\n".join(tail))
         await asyncio.sleep(0.05)
 
 
@@ -218,7 +231,7 @@ async def _measure(
     async with aiohttp.ClientSession() as http:
         with bot_process(bot, mode, telegram, workdir, port) as process:
             pid = process.pid
-            await wait_ready(telegram, mode, process)
+            await wait_ready(telegram, bot, mode, process, workdir)
             startup = cpu_seconds(pid)
             load = Load(telegram, mode, port, http)
             users = max(levels)
@@ -246,19 +259,21 @@ def report(rows: list[Row]) -> str:
         )
     lines += [
         "",
-        "paincoach as a ratio of the bare aiogram bot (throughput: higher is better; the rest: lower is better):",
+        "paincoach on each framework as a ratio of the bare bot of that framework (throughput: higher is better;"
+        " the rest: lower is better):",
         "",
-        "| mode | C | updates/s | p50 | p99 | CPU per update | RSS | start-up CPU |",
-        "|---|---|---|---|---|---|---|---|",
+        "| framework | mode | C | updates/s | p50 | p99 | CPU per update | RSS | start-up CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    bare = {(r.mode, r.concurrency): r for r in rows if r.bot == "aiogram"}
+    bare = {(r.bot, r.mode, r.concurrency): r for r in rows if r.bot in BARE}
     for row in rows:
-        other = bare.get((row.mode, row.concurrency))
-        if row.bot != "paincoach" or other is None:
+        other = bare.get((framework_of(row.bot), row.mode, row.concurrency))
+        if row.bot in BARE or other is None:
             continue
         s, b = row.sample, other.sample
         lines.append(
-            f"| {row.mode} | {row.concurrency} | {ratio(s.updates_per_second, b.updates_per_second)} | "
+            f"| {framework_of(row.bot)} | {row.mode} | {row.concurrency} | "
+            f"{ratio(s.updates_per_second, b.updates_per_second)} | "
             f"{ratio(s.p50_ms, b.p50_ms)} | {ratio(s.p99_ms, b.p99_ms)} | "
             f"{ratio(s.cpu_ms_per_update, b.cpu_ms_per_update)} | {ratio(row.rss_mib, other.rss_mib)} | "
             f"{ratio(row.startup_cpu_s, other.startup_cpu_s)} |"
@@ -272,8 +287,11 @@ async def main() -> None:
     parser.add_argument("--concurrency", default="1,50")
     parser.add_argument("--updates", type=int, default=500, help="updates per run")
     parser.add_argument("--runs", type=int, default=3, help="runs per case; the median is reported")
-    parser.add_argument("--bots", default=",".join(BOTS))
+    parser.add_argument("--bots", default=",".join(BOTS), help=f"any of {', '.join(BOTS)}")
     args = parser.parse_args()
+    unknown = set(args.bots.split(",")) - set(BOTS)
+    if unknown:
+        parser.error(f"unknown bot {', '.join(sorted(unknown))}: choose from {', '.join(BOTS)}")
     levels = [int(c) for c in args.concurrency.split(",")]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="paincoach-bench-") as folder:

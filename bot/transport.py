@@ -1,5 +1,5 @@
 """What the coach needs from a Telegram framework, and how a delivery ends. The adapters under
-bot/ (bot/aiogram/) implement `TelegramApi`; nothing else in the coach imports a framework."""
+bot/ (bot/aiogram/, bot/ptb/) implement `TelegramApi`; nothing else in the coach imports a framework."""
 
 from __future__ import annotations
 

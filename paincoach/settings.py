@@ -28,6 +28,7 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = TELEGRAM_API
+    telegram_framework: Literal["aiogram", "ptb"] = "aiogram"  # which adapter makes the Bot API calls (bot/)
     database_url: str = "sqlite:///var/paincoach.db"
     staff_chat_id: int | None = None
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
@@ -147,6 +148,15 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "expected inside (run it in `paincoach run`) or off (a separate `paincoach scheduler`)"
                 )
+        return value
+
+    @field_validator("telegram_framework", mode="before")
+    @classmethod
+    def _framework(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower() or "aiogram"
+            if value not in ("aiogram", "ptb"):
+                raise ValueError("expected aiogram (the default) or ptb (python-telegram-bot)")
         return value
 
     @field_validator("log_format", mode="before")

@@ -43,11 +43,17 @@ def make_services(settings: Settings, database: Database, content: Content, cloc
 
 
 def connect(settings: Settings) -> TelegramApi:
-    """The Telegram adapter: the only import of a framework, here at the edge."""
+    """The Telegram adapter of TELEGRAM_FRAMEWORK, imported here at the edge: only the one chosen
+    is imported (and its framework with it)."""
     assert settings.telegram_bot_token is not None
+    token, base_url = settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url
+    if settings.telegram_framework == "ptb":
+        from bot.ptb import PtbApi
+
+        return PtbApi.connect(token, base_url)
     from bot.aiogram import AiogramApi
 
-    return AiogramApi.connect(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+    return AiogramApi.connect(token, base_url)
 
 
 def make_sender(settings: Settings, services: Services, transport: Transport, *, poll_interval: float = 1.0) -> Sender:

@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from types import CodeType
 
 import pytest
 import pytest_asyncio
@@ -15,7 +16,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from content import Content, load_content
 from sandbox.botapi import FakeTelegram
-from tests import postgres
+from tests import e2e, postgres
 
 __all__ = ["CONTENT_DIR", "ROOT", "load_content"]
 
@@ -30,6 +31,44 @@ os.environ.setdefault("DATA_KEY", "7mAcCIGDkUQYh6iD5FTXx4ySvTW1k2A_4o9YXrgZhyA="
 @pytest.fixture(scope="session")
 def content() -> Content:
     return load_content(CONTENT_DIR, "en")
+
+
+# -- both Telegram frameworks, for every end-to-end test -------------------------------------
+
+
+def _names_in(code: CodeType) -> set[str]:
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):  # nested functions and comprehensions
+            names |= _names_in(constant)
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses the end-to-end harness (tests/e2e.py) once per framework."""
+    code = getattr(metafunc.function, "__code__", None)
+    uses = "framework" in metafunc.fixturenames or (code is not None and _names_in(code) & e2e.USES_HARNESS)
+    if not uses:
+        return
+    if "framework" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("framework")
+    metafunc.parametrize("framework", e2e.FRAMEWORKS, indirect=True)
+
+
+@pytest.fixture
+def framework(request: pytest.FixtureRequest) -> str:
+    """The Telegram framework the coach of this test runs on (TELEGRAM_FRAMEWORK)."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(autouse=True)
+def _harness_framework(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tell tests/e2e.py the framework of this test (its parameter, whether or not the test takes
+    the `framework` fixture itself); a test that has none gets none."""
+    callspec = getattr(request.node, "callspec", None)
+    name = callspec.params.get("framework") if callspec is not None else None
+    monkeypatch.setattr(e2e, "FRAMEWORK", name)
 
 
 # -- both databases -------------------------------------------------------------------------

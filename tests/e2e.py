@@ -1,4 +1,8 @@
-"""End-to-end harness: the real coach (aiogram, database, sender) against the fake Bot API."""
+"""End-to-end harness: the real coach (its Telegram adapter, database, sender) against the fake Bot API.
+
+Every test that uses it runs once per Telegram framework (aiogram, python-telegram-bot):
+tests/conftest.py parametrises each test that calls `settings_for`, `running_coach` or a coach
+process over `FRAMEWORKS`, and `settings_for` refuses to run in a test that was not."""
 
 from __future__ import annotations
 
@@ -10,19 +14,49 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
+from bot.transport import TelegramApi
 from clock import Clock
 from paincoach.app import TelegramCoach
 from paincoach.settings import Settings
+from paincoach.wiring import connect
 from sandbox.botapi import FakeMessage, FakeTelegram, FakeUser
 from storage import outbox
 from storage.database import Database
 from storage.models import Answer, DialogState, InboundUpdate, OutboxMessage, Patient
 
 STAFF_CHAT = -1001234
+FRAMEWORKS = ("aiogram", "ptb")  # TELEGRAM_FRAMEWORK values; every end-to-end test runs on each
+# What tests/conftest.py looks for in a test to run it on every framework.
+USES_HARNESS = frozenset(
+    {"settings_for", "running_coach", "coach_process", "scheduler_process", "framework_env", "adapter_for"}
+)
+FRAMEWORK: str | None = None  # the framework of the test running now (the `framework` fixture sets it)
+
+
+def framework_in_use() -> str:
+    if FRAMEWORK is None:
+        raise AssertionError(
+            "an end-to-end test must run on every framework: tests/conftest.py parametrises tests that name "
+            f"{sorted(USES_HARNESS)}; name one of them in the test, or take the `framework` fixture"
+        )
+    return FRAMEWORK
+
+
+def framework_env() -> dict[str, str]:
+    """The environment that makes a coach process use this test's framework."""
+    return {"TELEGRAM_FRAMEWORK": framework_in_use()}
+
+
+def adapter_for(telegram: FakeTelegram) -> TelegramApi:
+    """This test's framework's adapter on the fake, for a test that drives the sender itself."""
+    settings = Settings(_env_file=None, telegram_bot_token=telegram.token, telegram_api_base_url=telegram.base_url,  # type: ignore[call-arg]
+                        telegram_framework=framework_in_use())  # fmt: skip
+    return connect(settings)
 
 
 def settings_for(telegram: FakeTelegram, tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
+        "telegram_framework": framework_in_use(),
         "telegram_bot_token": telegram.token,
         "telegram_api_base_url": telegram.base_url,
         "database_url": f"sqlite:///{tmp_path / 'coach.db'}",

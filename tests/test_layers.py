@@ -52,6 +52,8 @@ def test_the_tree_keeps_its_layers() -> None:
         ("coach/patients.py", "import bot.sender", "Each layer imports only the layers below it"),
         ("bot/pipeline.py", "import aiogram", "Only an adapter imports its Telegram framework"),
         ("coach/desk.py", "import telegram", "Only an adapter imports its Telegram framework"),
+        ("bot/ptb/api.py", "import aiogram", "Only an adapter imports its Telegram framework"),
+        ("bot/aiogram/api.py", "import telegram", "Only an adapter imports its Telegram framework"),
     ],
 )
 def test_a_forbidden_import_breaks_the_check(tmp_path: Path, module: str, forbidden: str, contract: str) -> None:

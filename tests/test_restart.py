@@ -19,7 +19,7 @@ from paincoach.wiring import make_services, open_database
 from sandbox.botapi import FakeTelegram
 from storage.inbox import Received
 from tests.conftest import CONTENT_DIR, ROOT
-from tests.e2e import last, running_coach, settings_for, settle, snapshot, tap, watch_database
+from tests.e2e import framework_env, last, running_coach, settings_for, settle, snapshot, tap, watch_database
 from tests.test_e2e import label_with, onboard
 
 
@@ -40,6 +40,7 @@ def coach_process(telegram: FakeTelegram, workdir: Path, database_url: str) -> I
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "INFO",
         "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
+        **framework_env(),
     }
     log = (workdir / "coach.log").open("ab")
     process = subprocess.Popen(

@@ -19,7 +19,7 @@ from coach.broadcasts import BroadcastDesk
 from content.schema import Content
 from sandbox.botapi import FakeTelegram
 from tests.conftest import ROOT
-from tests.e2e import STAFF_CHAT
+from tests.e2e import STAFF_CHAT, framework_env
 from tests.support import make_database
 from tests.test_broadcast import FIRST_PATIENT, enrol
 
@@ -41,6 +41,7 @@ def scheduler_process(telegram: FakeTelegram, workdir: Path, name: str) -> Itera
         "STAFF_CHAT_ID": str(STAFF_CHAT),
         "LOG_LEVEL": "INFO",
         "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
+        **framework_env(),
     }
     log = (workdir / f"{name}.log").open("ab")
     process = subprocess.Popen(

@@ -16,6 +16,7 @@ NAMES = [
     "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "DATABASE_URL", "STAFF_CHAT_ID", "ADMIN_IDS",
     "DEFAULT_LOCALE", "DEFAULT_TIMEZONE", "DEFAULT_COUNTRY", "WEBHOOK_URL", "WEBHOOK_SECRET",
     "WEBHOOK_LISTEN_HOST", "WEBHOOK_LISTEN_PORT", "CONTENT_DIR", "LOG_LEVEL", "ALERT_REPEAT_MINUTES",
+    "TELEGRAM_FRAMEWORK",
 ]  # fmt: skip
 
 
@@ -73,6 +74,7 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("DEFAULT_TIMEZONE", "Mars/Olympus"),
         ("WEBHOOK_LISTEN_PORT", "99999"),
         ("LOG_LEVEL", "LOUD"),
+        ("TELEGRAM_FRAMEWORK", "telethon"),
     ],
 )
 def test_a_malformed_setting_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -109,6 +111,46 @@ def test_start_up_stops_with_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "paincoach: setting DEFAULT_TIMEZONE: expected an IANA time zone such as Europe/London"
+    ]
+
+
+@pytest.mark.parametrize(("value", "chosen"), [("", "aiogram"), ("aiogram", "aiogram"), (" PTB ", "ptb")])
+def test_the_telegram_framework_is_aiogram_unless_ptb_is_chosen(
+    monkeypatch: pytest.MonkeyPatch, value: str, chosen: str
+) -> None:
+    assert load_settings(None).telegram_framework == "aiogram"
+    monkeypatch.setenv("TELEGRAM_FRAMEWORK", value)
+    assert load_settings(None).telegram_framework == chosen
+
+
+def test_each_framework_gets_its_own_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.aiogram import AiogramApi
+    from bot.ptb import PtbApi
+    from paincoach.wiring import connect
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    assert isinstance(connect(load_settings(None)), AiogramApi)
+    monkeypatch.setenv("TELEGRAM_FRAMEWORK", "ptb")
+    assert isinstance(connect(load_settings(None)), PtbApi)
+
+
+def test_an_unknown_framework_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "paincoach.cli", "run"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_FRAMEWORK": "pyrogram",
+            "PYTHONPATH": str(ROOT),
+        },
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "paincoach: setting TELEGRAM_FRAMEWORK: expected aiogram (the default) or ptb (python-telegram-bot)"
     ]
 
 

@@ -33,6 +33,9 @@ member's message in a topic carries ``message_thread_id``, ``is_topic_message`` 
 Telegram, a ``reply_to_message`` pointing at the topic's first message when it answers
 nothing else. copyMessage copies text, entities, photo, caption and takes new markup;
 people can send photos with captions and edit what they sent (``edited_message``).
+
+Every call the bot makes is kept in ``tg.calls`` (``ApiCall``: method, parameters, answer, and the
+client's ``user_agent``, which tells which library made it).
 """
 
 from sandbox.botapi.errors import TelegramError

@@ -72,6 +72,8 @@ class ApiCall:
     error_code: int | None = None
     description: str | None = None
     result: Any = None
+    user_agent: str = ""
+    """The client's User-Agent header: which library made the call."""
 
 
 @dataclass

@@ -160,8 +160,9 @@ class FakeTelegram(_People, _Messages, _Chats, _Updates):
             params = await _read_params(request)
         except ValueError as problem:
             return web.json_response(_bad_request(f"can't parse request: {problem}").to_json(), status=400)
+        user_agent = request.headers.get("User-Agent", "")
         if token != self.token:
-            call = self._record(method, params)
+            call = self._record(method, params, user_agent)
             unauthorized = TelegramError(401, "Unauthorized").to_json()
             self._finish(call, unauthorized)
             return web.json_response(unauthorized, status=401)
@@ -171,10 +172,10 @@ class FakeTelegram(_People, _Messages, _Chats, _Updates):
             return transport is not None and not transport.is_closing()
 
         _client_alive.set(alive)
-        status, body = await self._execute(method, params)
+        status, body = await self._execute(method, params, user_agent)
         return web.json_response(body, status=status)
 
-    def _record(self, method: str, params: Params) -> ApiCall:
+    def _record(self, method: str, params: Params, user_agent: str = "") -> ApiCall:
         entry = self._methods.get(method.lower())
         chat_id = params.get("chat_id")
         call = ApiCall(
@@ -182,6 +183,7 @@ class FakeTelegram(_People, _Messages, _Chats, _Updates):
             params=params,
             timestamp=time.monotonic(),
             chat_id=chat_id if isinstance(chat_id, int) else None,
+            user_agent=user_agent,
         )
         self.calls.append(call)
         return call
@@ -194,9 +196,9 @@ class FakeTelegram(_People, _Messages, _Chats, _Updates):
         call.result = body.get("result")
         self._notify()
 
-    async def _execute(self, method: str, params: Params) -> tuple[int, Params]:
+    async def _execute(self, method: str, params: Params, user_agent: str = "") -> tuple[int, Params]:
         """Run one Bot API method and give (HTTP status, JSON body)."""
-        call = self._record(method, params)
+        call = self._record(method, params, user_agent)
         polling = call.method == "getUpdates"
         if not polling:
             self._in_flight += 1
