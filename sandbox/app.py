@@ -14,16 +14,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import SecretStr
 from sqlmodel import col, func, select
 
 from paincoach.app import TelegramCoach
 from paincoach.settings import Settings
-from sandbox.botapi import FakeGroup, FakeTelegram, FakeUser
+from sandbox.botapi import ApiCall, FakeGroup, FakeTelegram, FakeUser
 from sandbox.time_travel import TimeTravelError, TravellingClock
 from storage import outbox
-from storage.models import Answer, DueEvent, OutboxMessage, Patient, StaffMember
+from storage.models import Answer, DueEvent, InboundUpdate, OutboxMessage, Patient, StaffMember
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def sandbox_settings(settings: Settings, telegram: FakeTelegram, database_url: s
 class Sandbox:
     """The stand-in Telegram, the coach running against it, and the clock they share."""
 
-    telegram: FakeTelegram
+    telegram: SandboxTelegram
     coach: TelegramCoach
     clock: TravellingClock
     staff_group: FakeGroup
@@ -234,14 +235,36 @@ def latest_moment(coach: TelegramCoach) -> datetime | None:
     return max((m for m in moments if m is not None), default=None)
 
 
+class SandboxTelegram(FakeTelegram):
+    """The stand-in Telegram on the sandbox's clock: messages are dated by it, and each call the
+    coach makes is noted with the sandbox's time, for the page's log."""
+
+    def __init__(self, clock: TravellingClock) -> None:
+        super().__init__()
+        self.dates = clock.timestamp
+        self.call_times: dict[int, datetime] = {}  # id(ApiCall) -> when, in the sandbox's time
+        self._travelling = clock
+
+    def continue_after(self, update_id: int | None) -> None:
+        """Number new updates after those a database already holds (an earlier sandbox's)."""
+        if update_id is not None:
+            self._next_update_id = max(self._next_update_id, update_id + 1)
+
+    def _record(self, method: str, params: dict[str, Any]) -> ApiCall:
+        call = super()._record(method, params)
+        self.call_times[id(call)] = self._travelling.now()
+        return call
+
+
 @asynccontextmanager
 async def running_sandbox(settings: Settings, database_url: str) -> AsyncIterator[Sandbox]:
     """The stand-in Telegram and the coach, running in this event loop; stopped afterwards."""
-    telegram = FakeTelegram()
+    clock = TravellingClock()
+    telegram = SandboxTelegram(clock)
     await telegram.start()
     try:
-        clock = TravellingClock()
         coach = TelegramCoach.build(sandbox_settings(settings, telegram, database_url), clock)
+        telegram.continue_after(last_update_id(coach))  # the inbox would take a reused id for a duplicate
         latest = latest_moment(coach)
         if latest is not None and latest > clock.now():
             clock.travel_to(latest + timedelta(minutes=1))
@@ -262,6 +285,11 @@ async def running_sandbox(settings: Settings, database_url: str) -> AsyncIterato
         yield sandbox
     finally:
         await sandbox.stop()
+
+
+def last_update_id(coach: TelegramCoach) -> int | None:
+    with coach.database.transaction() as session:
+        return session.exec(select(func.max(InboundUpdate.update_id))).first()
 
 
 def known_patients(coach: TelegramCoach) -> list[tuple[int, str | None]]:

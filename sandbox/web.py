@@ -7,7 +7,6 @@ patient or as a member of the staff group; and move the clock."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,8 +119,8 @@ class Show:
         local = at.astimezone(self.zone)
         return {"iso": at.astimezone(UTC).isoformat(), "label": local.strftime("%a %d %b %Y, %H:%M")}
 
-    def real(self, epoch: float) -> Json:
-        return self.moment(self.sandbox.clock.at(epoch))
+    def dated(self, epoch: float) -> Json:
+        return self.moment(datetime.fromtimestamp(epoch, UTC))
 
     def message(self, message: FakeMessage, names: dict[int, str]) -> Json:
         sender = message.sender.get("id")
@@ -134,7 +133,7 @@ class Show:
             "html": message.html if message.from_bot and message.parse_mode == "HTML" else None,
             "buttons": [[{"label": label, "data": data} for label, data in row] for row in message.buttons],
             "edited": message.edit_date is not None or message.edits > 0,
-            "at": self.real(message.date),
+            "at": self.dated(message.date),
             "thread": message.thread_id,
             "reply_to": message.reply_to_message_id,
             "photo": None,
@@ -219,7 +218,7 @@ async def _log(request: web.Request) -> web.Response:
     show = Show(sandbox)
     names = show.names()
     staff_chat = sandbox.staff_group.chat_id
-    real_minus_mono = time.time() - time.monotonic()
+    times = sandbox.telegram.call_times
     entries = []
     for call in sandbox.telegram.calls:
         if call.method not in SENDING:
@@ -236,7 +235,7 @@ async def _log(request: web.Request) -> web.Response:
             what = f"copy of message {params.get('message_id')} from {names.get(params.get('from_chat_id', 0), '')}"
         entries.append(
             {
-                "at": show.real(call.timestamp + real_minus_mono),
+                "at": show.moment(times.get(id(call), sandbox.clock.now())),
                 "method": call.method,
                 "to": to,
                 "thread": params.get("message_thread_id"),

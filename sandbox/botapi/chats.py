@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 from sandbox.botapi.core import _Core
@@ -80,7 +79,7 @@ class _Chats(_Core):
             text="",
             html="",
             thread_id=thread_id,
-            date=int(time.time()),
+            date=int(self.dates()),
             sender=self.bot_user,
             chat=chat.info,
             service={"forum_topic_created": created, "message_thread_id": thread_id, "is_topic_message": True},
