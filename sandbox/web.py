@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from content.render import plain
 from sandbox.app import STAFF, Sandbox
 from sandbox.botapi import FakeMessage, TelegramError
 from sandbox.history import history_of
@@ -239,7 +240,7 @@ async def _log(request: web.Request) -> web.Response:
                 "method": call.method,
                 "to": to,
                 "thread": params.get("message_thread_id"),
-                "what": str(what)[:160],
+                "what": plain(str(what))[:160],
                 "ok": call.ok if call.finished else None,
                 "error": call.description if call.finished and not call.ok else None,
             }

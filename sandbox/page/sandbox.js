@@ -371,6 +371,7 @@ async function refresh(force = false) {
       if (view.logShown) await drawLog();
     }
     document.body.dataset.ready = "yes";
+    document.body.dataset.draws = String(Number(document.body.dataset.draws || 0) + 1); // for the browser test
   } catch (error) {
     status("the sandbox is not answering (is it still running?)");
   } finally {
