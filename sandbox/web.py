@@ -156,8 +156,7 @@ class Show:
         return [self.message(m, names) for m in sorted(chat.messages.values(), key=lambda m: m.message_id)]
 
     def pinned(self, chat_id: int) -> list[int]:
-        chat = self.sandbox.telegram._chats.get(chat_id)
-        return list(getattr(chat, "pinned", []) or []) if chat else []
+        return self.sandbox.telegram.pinned(chat_id)
 
     def names(self) -> dict[int, str]:
         names = {p.user_id: p.name for p in STAFF}

@@ -27,6 +27,7 @@ from storage.database import Database
 from storage.models import DueEvent
 from tests.conftest import ROOT
 from tests.e2e import RUNNING, last, say, settle, tap, walk_until
+from tests.fake_telegram_clients import raw_call
 from tests.test_e2e import REFLECTION, label_with, onboard
 
 GUIDE = next(p.user_id for p in STAFF if p.role == "guide")
@@ -207,3 +208,26 @@ def test_make_run_without_a_token_prints_the_sandbox_address_and_serves_the_page
             process.kill()
             raise
     assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+
+
+async def test_a_pinned_message_is_shown_pinned_on_the_page(sandbox: Sandbox) -> None:
+    """The coach pins nothing today; when it does (pinChatMessage), the page shows it on top."""
+    user = sandbox.new_patient("Pia")
+    user.send_command("/start")
+    await user.wait_for_buttons(timeout=15)
+    await settle(sandbox.telegram)
+    welcome = user.messages[0].message_id
+    status, body = await raw_call(sandbox.telegram, "pinChatMessage", json={"chat_id": user.chat_id, "message_id": 999})
+    assert status == 400 and "not found" in body["description"]
+    status, _ = await raw_call(
+        sandbox.telegram, "pinChatMessage", json={"chat_id": user.chat_id, "message_id": welcome}
+    )
+    assert status == 200
+    async with TestServer(page_app(sandbox), host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+        async with http.get(server.make_url(f"/api/state?open={user.user_id}")) as state:
+            [shown] = (await state.json())["patients"]
+        assert shown["pinned"] == [welcome]
+        await raw_call(sandbox.telegram, "unpinChatMessage", json={"chat_id": user.chat_id})
+        async with http.get(server.make_url(f"/api/state?open={user.user_id}")) as state:
+            [shown] = (await state.json())["patients"]
+        assert shown["pinned"] == []
