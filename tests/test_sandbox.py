@@ -20,7 +20,8 @@ from aiohttp.test_utils import TestServer
 from sqlmodel import col, select
 
 from paincoach.settings import Settings
-from sandbox.app import STAFF, Sandbox, running_sandbox
+from sandbox.app import STAFF, STAFF_CHAT, Sandbox, running_sandbox, sandbox_settings
+from sandbox.botapi import FakeTelegram
 from sandbox.time_travel import TimeTravelError, TravellingClock
 from sandbox.web import PAGE, page_app
 from storage.database import Database
@@ -231,3 +232,28 @@ async def test_a_pinned_message_is_shown_pinned_on_the_page(sandbox: Sandbox) ->
         async with http.get(server.make_url(f"/api/state?open={user.user_id}")) as state:
             [shown] = (await state.json())["patients"]
         assert shown["pinned"] == []
+
+
+async def test_the_coach_runs_on_the_users_own_settings_but_the_sandboxs_telegram_and_database() -> None:
+    """Whatever the user set (framework, time zone, office hours, admins ...) the coach keeps;
+    only where Telegram is, the token, the database and the staff chat are the sandbox's."""
+    mine = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        default_timezone="Europe/Berlin",
+        office_hours="Mon-Thu 10:00-16:00",
+        admin_ids=(42,),
+        telegram_bot_token="999:a-real-token-never-used-here",
+        webhook_url="https://example.org/hook",
+        webhook_secret="s3cret",
+    )
+    async with FakeTelegram() as telegram:
+        used = sandbox_settings(mine, telegram, "sqlite:///sandbox-test.db")
+    assert used.telegram_bot_token is not None and used.telegram_bot_token.get_secret_value() == telegram.token
+    assert (used.telegram_api_base_url, used.database_url) == (telegram.base_url, "sqlite:///sandbox-test.db")
+    assert used.webhook_url is None and used.scheduler == "inside", "long polling against the stand-in"
+    assert used.staff_chat_id == STAFF_CHAT
+    assert 42 in used.admin_ids and STAFF[0].user_id in used.admin_ids
+    kept = {"default_timezone", "office_hours", "content_dir", "default_locale", "send_rate"}
+    assert {name: getattr(used, name) for name in kept} == {name: getattr(mine, name) for name in kept}
+    if "telegram_framework" in Settings.model_fields:  # the framework the coach runs on is the user's
+        assert used.telegram_framework == mine.telegram_framework  # type: ignore[attr-defined]
