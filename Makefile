@@ -1,4 +1,4 @@
-# paincoach: `make run` starts the coach (the terminal chat when no token is set); `make test`
+# paincoach: `make run` starts the coach (the sandbox, in a browser, when no token is set); `make test`
 # runs every test. Both set everything up first, in ./.venv, with nothing installed by hand.
 
 PYTHON ?= python3

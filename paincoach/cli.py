@@ -4,6 +4,8 @@ check content, broadcast, and show what is due for a patient."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -39,11 +41,11 @@ def _logging(settings: Settings) -> None:
 
 @app.command()
 def run() -> None:
-    """Start the coach against Telegram; with no TELEGRAM_BOT_TOKEN, the terminal chat instead."""
+    """Start the coach against Telegram; with no TELEGRAM_BOT_TOKEN, the sandbox instead."""
     settings = _settings()
     if not settings.has_token:
-        typer.echo("No TELEGRAM_BOT_TOKEN is set, so here is the terminal chat instead.", err=True)
-        chat()
+        typer.echo("No TELEGRAM_BOT_TOKEN is set, so here is the sandbox instead (`paincoach chat`: the terminal).")
+        sandbox(port=int(os.environ.get("SANDBOX_PORT") or 8765))
         return
     _logging(settings)
     from content import ContentError
@@ -197,6 +199,41 @@ def chat(
     from paincoach.chat import chat as run_chat
 
     asyncio.run(run_chat(settings))
+
+
+@app.command()
+def sandbox(
+    database: Annotated[
+        str, typer.Option(help="The sandbox's database: any, e.g. a trial from `paincoach simulate`.")
+    ] = "sqlite:///var/sandbox.db",
+    port: Annotated[
+        int, typer.Option(envvar="SANDBOX_PORT", help="The page's port on 127.0.0.1 (0: any free port).")
+    ] = 8765,
+    fresh: Annotated[bool, typer.Option(help="Start again with an empty sandbox database.")] = False,
+) -> None:
+    """The whole coach in a browser, with no Telegram token: patients, the staff group, a clock to
+    move on, and a log, against a local stand-in for Telegram."""
+    settings = _settings().model_copy(update={"log_level": "WARNING"})
+    _logging(settings)
+    if fresh and database.startswith("sqlite:///"):
+        path = Path(database.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    from content import ContentError
+    from sandbox.serve import serve_sandbox
+
+    def ready(address: str) -> None:
+        typer.echo(f"The sandbox is at {address} (Ctrl-C to stop)")
+        sys.stdout.flush()  # at once, also into a pipe: a script or test waits for this line
+
+    try:
+        asyncio.run(serve_sandbox(settings, database, port, ready))
+    except ContentError as error:
+        typer.echo(f"paincoach: the content has problems:\n{error}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        typer.echo(f"paincoach: the sandbox could not start: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @db_app.command("upgrade")

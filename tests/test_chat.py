@@ -1,4 +1,4 @@
-"""`paincoach chat` (and `paincoach run` with no token): the same conversation in a terminal."""
+"""`paincoach chat`: the same conversation in a terminal."""
 
 from __future__ import annotations
 
@@ -24,10 +24,9 @@ def run_cli(args: list[str], stdin: str, workdir: Path) -> subprocess.CompletedP
     )
 
 
-def test_run_without_a_token_opens_the_terminal_chat(tmp_path: Path) -> None:
-    result = run_cli(["run"], "", tmp_path)
+def test_the_terminal_chat_opens_with_the_welcome(tmp_path: Path) -> None:
+    result = run_cli(["chat"], "", tmp_path)  # `run` with no token opens the sandbox: tests/test_sandbox.py
     assert result.returncode == 0, result.stderr
-    assert "terminal chat" in result.stderr
     assert "[1]" in result.stdout, "the welcome's button is shown as a numbered choice"
     assert (tmp_path / "var" / "chat.db").exists()
 

@@ -54,6 +54,9 @@ def test_the_tree_keeps_its_layers() -> None:
         ("coach/desk.py", "import telegram", "Only an adapter imports its Telegram framework"),
         ("bot/ptb/api.py", "import aiogram", "Only an adapter imports its Telegram framework"),
         ("bot/aiogram/api.py", "import telegram", "Only an adapter imports its Telegram framework"),
+        # only the command line may start the sandbox (docs/architecture.md); the stand-in knows no coach
+        ("paincoach/app.py", "import sandbox.app", "Each layer imports only the layers below it"),
+        ("sandbox/botapi/core.py", "import coach.patients", "The Bot API stand-in knows nothing of the coach"),
     ],
 )
 def test_a_forbidden_import_breaks_the_check(tmp_path: Path, module: str, forbidden: str, contract: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 from sandbox.botapi.core import _Core
@@ -80,12 +79,39 @@ class _Chats(_Core):
             text="",
             html="",
             thread_id=thread_id,
-            date=int(time.time()),
+            date=int(self.dates()),
             sender=self.bot_user,
             chat=chat.info,
             service={"forum_topic_created": created, "message_thread_id": thread_id, "is_topic_message": True},
         )
         return {"message_thread_id": thread_id, **created}
+
+    async def _pin_chat_message(self, params: Params) -> Any:
+        chat = self._chat(params)
+        message_id = params.get("message_id")
+        if not isinstance(message_id, int) or message_id not in chat.messages:
+            raise _bad_request("message to pin not found")
+        if message_id in chat.pinned:
+            chat.pinned.remove(message_id)
+        chat.pinned.append(message_id)
+        self._touch()
+        return True
+
+    async def _unpin_chat_message(self, params: Params) -> Any:
+        chat = self._chat(params)
+        message_id = params.get("message_id")
+        if message_id is None:  # the latest pinned one
+            message_id = chat.pinned[-1] if chat.pinned else None
+        if message_id not in chat.pinned:
+            raise _bad_request("message to unpin not found")
+        chat.pinned.remove(message_id)
+        self._touch()
+        return True
+
+    def pinned(self, chat_id: int) -> list[int]:
+        """The ids of the messages pinned in a chat, the latest pinned last."""
+        chat = self._chats.get(chat_id)
+        return list(chat.pinned) if chat else []
 
     async def _edit_forum_topic(self, params: Params) -> Any:
         chat = self._forum(params)

@@ -62,6 +62,7 @@ class _Core:
         self._chat_sends: dict[int, deque[float]] = {}
         self._global_sends: deque[float] = deque()
         self._clock: Callable[[], float] = time.monotonic  # the time flood control reads
+        self.dates: Callable[[], float] = time.time  # what messages are dated by (the sandbox's clock moves it on)
 
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,7 +57,7 @@ class _Messages(_Faults):
             html=str(params.get("text")),
             buttons=_buttons(markup),
             thread_id=thread_id if isinstance(thread_id, int) else None,
-            date=int(time.time()),
+            date=int(self.dates()),
             parse_mode=params.get("parse_mode"),
             entities=entities,
             reply_markup=markup,
@@ -107,7 +106,7 @@ class _Messages(_Faults):
             html=str(params.get("caption") or ""),
             buttons=_buttons(markup),
             thread_id=thread_id if isinstance(thread_id, int) else None,
-            date=int(time.time()),
+            date=int(self.dates()),
             parse_mode=params.get("parse_mode"),
             entities=entities,
             reply_markup=markup,
@@ -158,7 +157,7 @@ class _Messages(_Faults):
             html=html,
             buttons=_buttons(markup),
             thread_id=thread_id,
-            date=int(time.time()),
+            date=int(self.dates()),
             entities=list(entities),
             reply_markup=markup,
             sender=self.bot_user,
@@ -281,7 +280,7 @@ class _Messages(_Faults):
         message.reply_markup = markup
         message.buttons = _buttons(markup)
         message.edits += 1
-        message.edit_date = int(time.time())
+        message.edit_date = int(self.dates())
         message.updated_seq = self._next_seq()
 
 

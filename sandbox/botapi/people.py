@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -275,7 +274,7 @@ class _People(_Core):
             text=text,
             html=text,
             thread_id=thread_id,
-            date=int(time.time()),
+            date=int(self.dates()),
             from_bot=False,
             entities=[] if photo else _command_entities(text),
             reply_to_message_id=reply_to_message_id,
@@ -293,7 +292,7 @@ class _People(_Core):
             raise AssertionError(f"user {from_user_id} sent no message {message_id} in chat {chat_id}")
         message.text = message.html = text
         message.entities = [] if message.photo else _command_entities(text)
-        message.edit_date = int(time.time())
+        message.edit_date = int(self.dates())
         return self.queue_update({"edited_message": self._api_message(chat, message)})
 
     def _people_messages(self, chat_id: int) -> list[FakeMessage]:

@@ -103,6 +103,8 @@ class _Chat:
     messages: dict[int, FakeMessage] = field(default_factory=dict)
     topics: dict[int, str] = field(default_factory=dict)
     """Forum topics: thread id -> name."""
+    pinned: list[int] = field(default_factory=list)
+    """Pinned messages' ids, the latest pinned last (Telegram shows that one on top)."""
 
     @property
     def id(self) -> int:

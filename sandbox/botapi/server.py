@@ -54,6 +54,8 @@ class FakeTelegram(_People, _Messages, _Chats, _Updates):
             ("editForumTopic", self._edit_forum_topic),
             ("deleteForumTopic", self._delete_forum_topic),
             ("editMessageText", self._edit_message_text),
+            ("pinChatMessage", self._pin_chat_message),
+            ("unpinChatMessage", self._unpin_chat_message),
             ("editMessageReplyMarkup", self._edit_message_reply_markup),
             ("answerCallbackQuery", self._answer_callback_query),
             ("sendChatAction", self._send_chat_action),
