@@ -26,6 +26,7 @@ from dialogs.actions import (
     ScheduleEdits,
     Send,
     SendChart,
+    ShareEntry,
     Toast,
 )
 from storage import outbox, results
@@ -109,6 +110,8 @@ class Effects:
                     self.desk.alert_in_topic(session, patient, alert)
             elif isinstance(action, RelayToGuide):
                 self._relay_to_guide(session, patient, action, now)
+            elif isinstance(action, ShareEntry):
+                self._share_entry(session, patient, action, now)
             elif isinstance(action, Toast):
                 toast = action.text
         return toast
@@ -131,6 +134,14 @@ class Effects:
             self.desk.relay_from_patient(session, patient, action.message_ids)
             return
         log.error("a message from %s for their guide cannot be passed on: STAFF_CHAT_ID is not set", patient.code)
+        text = self.content.for_locale(patient.locale).ui["something_wrong"]
+        outbox.enqueue(session, patient.chat_id, Message(text), now, patient_id=patient.id)
+
+    def _share_entry(self, session: Session, patient: Patient, action: ShareEntry, now: datetime) -> None:
+        if self.desk is not None:
+            self.desk.share_entry(session, patient, action)
+            return
+        log.error("an entry %s shared with their guide cannot be passed on: STAFF_CHAT_ID is not set", patient.code)
         text = self.content.for_locale(patient.locale).ui["something_wrong"]
         outbox.enqueue(session, patient.chat_id, Message(text), now, patient_id=patient.id)
 

@@ -146,7 +146,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_queue_waiting": frozenset({"code", "waited"}),
     "staff_queue_answered": frozenset({"code", "open"}),
     "staff_queue_contact": frozenset({"code", "waited"}),
-    "staff_contact_logged": frozenset({"code", "kind", "minutes", "total"}),
+    "staff_contact_logged": frozenset({"code", "kind", "minutes", "total", "risk", "topics"}),
     "staff_note_saved": frozenset({"code"}),
     "staff_patient": frozenset(
         {
@@ -158,6 +158,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
             "in_progress",
             "scores",
             "flags",
+            "entries",
             "ticket",
             "last_contact",
             "minutes",
@@ -176,13 +177,13 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_none": frozenset(),
     "staff_last_contact": frozenset({"kind", "minutes", "ago"}),
     "staff_note_line": frozenset({"date", "text"}),
-    "staff_report_line": frozenset({"code", "minutes", "contacts"}),
+    "staff_report_line": frozenset({"code", "minutes", "contacts", "weeks"}),
     "staff_command_queue": frozenset(),
     "staff_command_patient": frozenset(),
     "staff_command_checkin": frozenset(),
     "staff_command_note": frozenset(),
     "staff_command_done": frozenset(),
-    "staff_report": frozenset({"patients", "total", "average"}),
+    "staff_report": frozenset({"patients", "total", "average", "satisfied", "answered", "percent"}),
     "staff_command_report": frozenset(),
     "staff_command_staff": frozenset(),
     # Scheduler (issue 5)
@@ -242,6 +243,37 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_date": frozenset({"year", "month", "day"}),
     "staff_time": frozenset({"year", "month", "day", "hour", "minute"}),
     "staff_waited": frozenset({"days", "hours", "minutes"}),
+    # The guide's clinical work (issue 15)
+    "tool_share": frozenset(),
+    "tool_share_latest": frozenset({"number"}),
+    "share_already": frozenset(),
+    "share_sent": frozenset({"answer_by"}),
+    "staff_report_week": frozenset({"week", "minutes"}),
+    "staff_entry_line": frozenset({"tool", "number", "date", "summary", "log"}),
+    "staff_entry_done": frozenset(),
+    "staff_entry_not": frozenset(),
+    "staff_summary_tool": frozenset({"tool", "count"}),
+    "staff_weekly_summary": frozenset(
+        {
+            "code",
+            "week",
+            "lesson",
+            "lessons_done",
+            "tools",
+            "entries",
+            "more",
+            "practice_done",
+            "practice_not",
+            "scores",
+            "flags",
+            "idle_days",
+            "last_active",
+            "contact_due",
+            "minutes",
+        }
+    ),
+    "staff_contacts_prompt": frozenset({"contacts"}),
+    "staff_shared_entry": frozenset({"code", "tool", "number", "date", "summary"}),
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
@@ -257,6 +289,7 @@ BUTTON_TEXTS = frozenset(
         "due_start_lesson", "due_continue_lesson", "guide_weekly_well", "guide_weekly_okay", "guide_weekly_hard",
         "reminders_time", "reminders_pause", "reminders_resume", "reminders_off", "reminders_on",
         "reminders_timezone", "timezone_keep", "staff_broadcast_send", "staff_broadcast_cancel",
+        "tool_share", "tool_share_latest",
     }
 )  # fmt: skip
 

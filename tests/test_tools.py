@@ -10,7 +10,7 @@ import pytest
 
 from content.render import plain
 from content.schema import Content
-from dialogs.actions import CancelEdits, SaveEntry, ScheduleEdits, Send
+from dialogs.actions import CancelEdits, SaveEntry, ScheduleEdits, Send, ShareEntry
 from dialogs.events import Press
 from dialogs.state import MENU, Place
 from tests.conversation import EnginePatient
@@ -271,3 +271,25 @@ def test_stopping_cancels_planned_reminders(patient: EnginePatient) -> None:
     patient.command("stop")
     patient.press("Yes, stop")
     assert CancelEdits("reminders") in patient.actions
+
+
+def test_an_entry_is_shared_with_the_guide_once_whichever_button(patient: EnginePatient) -> None:
+    patient.command("lesson")
+    open_tool(patient, "Symptom cycle map")
+    while not entries(patient):
+        current = patient.prompt()
+        if any(b.label == "Done" for b in current.buttons):
+            patient.press(current.buttons[0].label, current)
+        patient.press(current.buttons[-1].label, current)
+    assert "📤 Share entry 1 with my guide" in patient.labels()
+    patient.press("📤 Share entry 1 with my guide")
+    [shared] = [a for a in patient.actions if isinstance(a, ShareEntry)]
+    assert (shared.tool, shared.title, shared.number) == ("tool-symptom-cycle", "Symptom cycle map", "1")
+    assert shared.summary.startswith("🩺") and shared.saved
+    assert "📤 Share entry 1 with my guide" not in patient.labels(), "the page offers it no more"
+    patient.do(Press("share:tool-symptom-cycle:1", 77))  # the Share button of an old past-entries message
+    assert not [a for a in patient.actions if isinstance(a, ShareEntry)]
+    assert patient.toast is not None and patient.toast.text == "You've already shared this one with your guide."
+    patient.do(Press("share:tool-symptom-cycle:9", 77))  # an entry that does not exist
+    assert not [a for a in patient.actions if isinstance(a, ShareEntry)]
+    assert patient.toast is not None and patient.toast.text

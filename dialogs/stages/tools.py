@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from content.render import plain, render
 from content.schema import BreathingStep, EndStep, Flow, PickStep, ScaleStep
 from dialogs import steps
-from dialogs.actions import Button, CancelEdits, SaveAnswer, SaveEntry, ScheduleEdits, Send, TimedEdit
+from dialogs.actions import Button, CancelEdits, SaveAnswer, SaveEntry, ScheduleEdits, Send, ShareEntry, TimedEdit
 from dialogs.events import Command
 from dialogs.programme import local_date
 from dialogs.stage import Gate, Stage
@@ -23,6 +23,8 @@ from dialogs.turn import Choices, MenuButton, MenuNote, ProgressPart, Turn
 
 TOOLS = "tools"  # the tools page, the main-menu choice that opens it, and tools/<tool>: a tool's page
 TOOL, PAST, OPEN, BACK = "tool:", "past:", "open:", "back"  # choices on those pages
+SHARE = "share:"  # Share with my guide on a past entry: share:<tool>:<entry>, not tied to a prompt
+SHARE_LATEST = "shr:"  # the tool page's Share button, for its latest entry
 LOG = "log:"  # Done / Not this time on a planned reminder: log:<tool>:<entry>:<done|not>, not tied to a prompt
 TYPED = "typed:"  # an item the patient typed on a pick step, beside the ticked options
 REMINDERS = "reminders"  # the group of a patient's planned reminders, cancelled by /stop
@@ -175,7 +177,7 @@ class ToolsStage(Stage):
         "breathing": BreathingType(),
     }
     commands: ClassVar[Mapping[str, Gate]] = {"tools": Gate.CONSENTED}
-    buttons = frozenset({LOG})
+    buttons = frozenset({LOG, SHARE})
     outcomes = frozenset({"entry_saved"})
     menu_choices = frozenset({TOOLS})
 
@@ -202,6 +204,10 @@ class ToolsStage(Stage):
         text = f"<b>{turn.text(tool.title)}</b>\n" + turn.ui("tool_page", count=count)
         choices = [(turn.ui("tool_start"), OPEN + tool.id)]
         if count:
+            latest = turn.state.entries[tool.id][-1]
+            if not latest.get("_shared"):
+                number = latest.get("_number", str(count))
+                choices.append((turn.ui("tool_share_latest", number=number), SHARE_LATEST + tool.id))
             choices.append((turn.ui("tool_past", count=count), PAST + tool.id))
         choices.append((turn.ui("menu_back"), BACK))
         return text, choices
@@ -218,7 +224,12 @@ class ToolsStage(Stage):
             turn.show_menu(page=f"{TOOLS}/{choice.removeprefix(TOOL)}")
         elif page == f"{TOOLS}/{choice.removeprefix(PAST)}" and choice.startswith(PAST):
             turn.toast(None)
-            turn.send(self.past_entries(turn, turn.content.flows[choice.removeprefix(PAST)]))
+            self.past_entries(turn, turn.content.flows[choice.removeprefix(PAST)])
+        elif page == f"{TOOLS}/{choice.removeprefix(SHARE_LATEST)}" and choice.startswith(SHARE_LATEST):
+            tool_id = choice.removeprefix(SHARE_LATEST)
+            latest = turn.state.entries.get(tool_id, [{}])[-1]
+            if self.share(turn, tool_id, latest.get("_number", "")):
+                turn.show_menu(page=page)
         elif page == f"{TOOLS}/{choice.removeprefix(OPEN)}" and self.is_unlocked(turn, choice.removeprefix(OPEN)):
             tool = turn.content.flows[choice.removeprefix(OPEN)]
             turn.toast(None)
@@ -228,16 +239,46 @@ class ToolsStage(Stage):
         else:
             turn.stale()
 
-    def past_entries(self, turn: Turn, tool: Flow) -> str:
-        parts = []
+    def past_entries(self, turn: Turn, tool: Flow) -> None:
+        """The latest entries, newest first, one message each, with Share with my guide on those not shared."""
         for entry in reversed(turn.state.entries.get(tool.id, [])[-SHOW_ENTRIES:]):
-            header = turn.ui("tool_entry_header", number=entry.get("_number", "?"), date=entry.get("_saved", ""))
-            body = render(tool.summary or "", {**turn.template_context(), "answers": entry})
-            log = entry.get("_log")
-            if log:
-                body += "\n" + turn.ui("log_done" if log == "done" else "log_not")
-            parts.append(f"{header}\n{body}")
-        return "\n\n".join(parts)
+            number = entry.get("_number", "?")
+            button = Button(plain(turn.ui("tool_share")), f"{SHARE}{tool.id}:{number}")
+            share = () if entry.get("_shared") else (button,)
+            turn.actions.append(Send(self.entry_text(turn, tool, entry), share))
+
+    def entry_text(self, turn: Turn, tool: Flow, entry: Mapping[str, str]) -> str:
+        """One past entry as the patient reads it: its number and day, its summary, how the try went."""
+        header = turn.ui("tool_entry_header", number=entry.get("_number", "?"), date=entry.get("_saved", ""))
+        body = self.entry_summary(turn, tool, entry)
+        log = entry.get("_log")
+        if log:
+            body += "\n" + turn.ui("log_done" if log == "done" else "log_not")
+        return f"{header}\n{body}"
+
+    @staticmethod
+    def entry_summary(turn: Turn, tool: Flow, entry: Mapping[str, str]) -> str:
+        return render(tool.summary or "", {**turn.template_context(), "answers": entry})
+
+    def share(self, turn: Turn, tool_id: str, number: str) -> bool:
+        """Share a saved entry with the guide, once: the coach puts it in their topic as a card.
+        Returns whether it was shared now."""
+        tool = turn.content.flows.get(tool_id)
+        entries = turn.state.entries.get(tool_id, [])
+        entry = next((e for e in entries if e.get("_number") == number), None)
+        if tool is None or tool.kind != "tool" or entry is None:
+            turn.toast("stale_button")
+            return False
+        if entry.get("_shared"):
+            turn.toast("share_already")
+            return False
+        turn.toast(None)
+        shared = {**entry, "_shared": "yes"}
+        updated = [shared if e is entry else e for e in entries]
+        turn.state = replace(turn.state, entries={**turn.state.entries, tool_id: updated})
+        summary = self.entry_summary(turn, tool, entry)
+        turn.actions.append(ShareEntry(tool.id, tool.title, number, entry.get("_saved", ""), summary))
+        return True
 
     # -- which tools are open -------------------------------------------------------------
 
@@ -304,6 +345,16 @@ class ToolsStage(Stage):
         turn.say("reminder_set", date=turn.day(local.date()), time=f"{local:%H:%M}")
 
     def on_button(self, turn: Turn, data: str, message_id: int | None) -> None:
+        if data.startswith(SHARE):
+            tool_id, _, number = data.removeprefix(SHARE).partition(":")
+            if self.share(turn, tool_id, number):
+                tool, entries = turn.content.flows[tool_id], turn.state.entries[tool_id]
+                entry = next(e for e in entries if e.get("_number") == number)
+                turn.mark_chosen(message_id, self.entry_text(turn, tool, entry), turn.ui("tool_share"))
+            return
+        self.log(turn, data, message_id)
+
+    def log(self, turn: Turn, data: str, message_id: int | None) -> None:
         """Done / Not this time on a planned reminder: logged once, whenever it is tapped."""
         tool_id, _, rest = data.removeprefix(LOG).partition(":")
         number, _, outcome = rest.partition(":")
