@@ -33,7 +33,8 @@ def entry_lines(desk: GuideDesk, session: Session, patient: Patient, entries: Se
     """Tool entries as the guides read them: each tool's own summary of it, and how its planned try went."""
     content = desk.content.for_locale(patient.locale)
     state, _ = load_state(session, patient)
-    logs = {(tool, e.get("_number")): e.get("_log") for tool, kept in state.entries.items() for e in kept}
+    logs = {(tool, e.get("_number")): next((v for k, v in reversed(e.items()) if k.startswith("_log")), None)
+            for tool, kept in state.entries.items() for e in kept}  # fmt: skip
     lines = []
     for entry in entries:
         flow = content.flows.get(entry.tool)

@@ -274,6 +274,15 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     ),
     "staff_contacts_prompt": frozenset({"contacts"}),
     "staff_shared_entry": frozenset({"code", "tool", "number", "date", "summary"}),
+    "ladder_climbed": frozenset({"rung", "goal"}),
+    "ladder_top": frozenset({"rung", "goal"}),
+    "ladder_again_falling": frozenset({"rung", "goal"}),
+    "ladder_again_not_falling": frozenset({"rung", "goal"}),
+    "pacing_minutes": frozenset(),
+    "pacing_step_line": frozenset({"date", "quota", "unit"}),
+    "pacing_plan": frozenset({"task", "quota", "unit", "steps"}),
+    "pacing_step_up": frozenset({"task", "quota", "unit"}),
+    "review_set": frozenset({"date", "every"}),
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.

@@ -219,7 +219,7 @@ def test_a_planned_activity_is_reminded_at_the_chosen_local_day_and_time(content
     onboard(patient)  # Monday 2 March 2026, 10:00 UTC
     reminder = plan_activity(patient, "Tuesday", "Afternoon")
     assert reminder.at == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
-    assert [b.label for b in reminder.buttons] == ["✅ Done", "Not this time"]
+    assert [b.label for b in reminder.buttons] == ["✅ I did it: rate it", "Not this time"]
     assert "Time for your planned activity" in plain(reminder.text)
     assert "I'll remind you on Tuesday 3 March at 14:00" in " ".join(patient.texts)
 
@@ -244,17 +244,15 @@ def test_a_time_already_past_today_is_reminded_soon_and_a_weekday_next_week(cont
 
 def test_done_or_not_is_logged_once_whenever_it_is_tapped(patient: EnginePatient) -> None:
     reminder = plan_activity(patient, "Tomorrow", "Evening")
-    done = reminder.buttons[0].data
+    assert reminder.buttons[1].data == "log:tool-activity-planner:1-1:not", "each reminder of a rated tool logs alone"
     patient.command("lesson")  # the patient has moved on: the reminder's buttons still work
-    patient.do(Press(done, 99))
-    assert [(s.flow, s.key, s.value) for s in patient.saved] == [("tool-activity-planner", "entry-1", "done")]
-    assert patient.toast is not None
-    assert "Well done" in (patient.toast.text or "")
+    patient.do(Press(reminder.buttons[1].data, 99))
+    assert [(s.flow, s.key, s.value) for s in patient.saved] == [("tool-activity-planner", "entry-1", "not")]
     assert patient.edits, "the reminder shows what was tapped and loses its buttons"
     patient.do(Press(reminder.buttons[1].data, 99))
     assert patient.saved == [], "logged once"
-    patient.command("progress")
-    assert "1 done as planned" in patient.texts[0]
+    patient.do(Press(reminder.buttons[0].data, 99))  # rating it afterwards still works: the rating flow opens
+    assert patient.state.flow == "tool-activity-rating"
 
 
 def test_forged_log_data_changes_nothing(patient: EnginePatient) -> None:
