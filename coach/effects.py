@@ -3,6 +3,7 @@ transaction of the event that caused them."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -11,6 +12,8 @@ from sqlmodel import Session
 
 from coach.alerts import Alerts
 from coach.desk import GuideDesk
+from coach.handouts import handout_pdf
+from content.render import plain
 from content.schema import Content
 from dialogs.actions import (
     Action,
@@ -26,13 +29,14 @@ from dialogs.actions import (
     ScheduleEdits,
     Send,
     SendChart,
+    SendHandout,
     ShareEntry,
     Toast,
 )
 from storage import outbox, results
 from storage.models import Answer, Patient, QuestionnaireResult, ToolEntry
 from storage.outbox import Priority
-from storage.payloads import Buttons, Message, Photo
+from storage.payloads import Buttons, Document, Message, Photo
 from storage.payloads import Edit as EditPayload
 
 log = logging.getLogger(__name__)
@@ -112,6 +116,11 @@ class Effects:
                 self._relay_to_guide(session, patient, action, now)
             elif isinstance(action, ShareEntry):
                 self._share_entry(session, patient, action, now)
+            elif isinstance(action, SendHandout):  # a few ms to make: made here, so the row holds the file
+                footer = self.content.for_locale(patient.locale).ui["lesson_handout_footer"]
+                pdf = handout_pdf(action.title, action.sections, plain(footer))
+                document = Document(action.filename, base64.b64encode(pdf).decode("ascii"), action.caption)
+                outbox.enqueue(session, patient.chat_id, document, now, patient_id=patient.id)
             elif isinstance(action, Toast):
                 toast = action.text
         return toast

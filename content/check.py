@@ -170,6 +170,7 @@ def _check_flow(locale: LoadedLocale, flow: Flow, times: frozenset[str]) -> Iter
     yield from _check_choices(locale, source, flow)
     saved = flow.available_keys(locale.content.flows)
     yield from _check_follow_up(source, flow, locale.content.flows)
+    yield from _check_lesson_extras(source, flow, locale.content.flows)
     if flow.summary is not None:
         line = source.line_of(("summary",))
         yield from _check_template(source.path, line, flow.summary, FLOW_VARIABLES, saved)
@@ -189,6 +190,25 @@ def _check_flow(locale: LoadedLocale, flow: Flow, times: frozenset[str]) -> Iter
             line = _step_line(source, flow, step.id, *field)
             yield from _check_template(source.path, line, text, FLOW_VARIABLES, saved)
             yield from _check_rendered(source.path, line, text, _sample_flow_context(locale, saved))
+
+
+def _check_lesson_extras(source: SourceFile, flow: Flow, flows: Mapping[str, Flow]) -> Iterator[Problem]:
+    """Every lesson links to its extra reading and has a handout; both name what exists."""
+    if flow.kind != "lesson":
+        return
+    if not flow.reading:
+        yield Problem(source.path, 1, "a lesson needs `reading`: the extra resources that fit it")
+    for index, resource in enumerate(flow.reading):
+        other = flows.get(resource)
+        if other is None or other.kind != "resource":
+            yield Problem(source.path, source.line_of(("reading", index)), f"reading: no resource {resource!r}")
+    if flow.handout is None:
+        yield Problem(source.path, 1, "a lesson needs a `handout`: its key points and do-it-yourself steps")
+        return
+    for field in ("key_points", "diy"):
+        for index, step_id in enumerate(getattr(flow.handout, field)):
+            if not flow.has_step(step_id):
+                yield Problem(source.path, source.line_of(("handout", field, index)), f"handout: no step {step_id!r}")
 
 
 def _check_follow_up(source: SourceFile, flow: Flow, flows: Mapping[str, Flow]) -> Iterator[Problem]:

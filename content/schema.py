@@ -185,6 +185,14 @@ class FollowUpSpec(Strict):
     label: str = Field(min_length=1, max_length=40)
 
 
+class HandoutSpec(Strict):
+    """A lesson's keepsake, sent as a PDF on request: the steps holding its key points and its
+    do-it-yourself guide, their texts as the lesson shows them."""
+
+    key_points: tuple[str, ...] = Field(min_length=1)
+    diy: tuple[str, ...] = Field(min_length=1)
+
+
 class ReviewSpec(Strict):
     """Reviews planned once the course is over (the staying-well plan): a message every
     `every_days` days from the end of the course, `times` times, at a time of day from program.yaml."""
@@ -211,6 +219,9 @@ class Flow(Strict):
     follow_up: FollowUpSpec | None = None
     follow_up_of: str | None = None
     review: ReviewSpec | None = None
+    # lessons (issue 15): the extra reading that fits it (resource ids), and its handout
+    reading: tuple[str, ...] = ()
+    handout: HandoutSpec | None = None
     steps: tuple[Step, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

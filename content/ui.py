@@ -283,6 +283,14 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "pacing_plan": frozenset({"task", "quota", "unit", "steps"}),
     "pacing_step_up": frozenset({"task", "quota", "unit"}),
     "review_set": frozenset({"date", "every"}),
+    "lesson_extras": frozenset({"number", "readings"}),
+    "lesson_handout_button": frozenset(),
+    "lesson_handout_coming": frozenset(),
+    "lesson_handout_title": frozenset({"number", "title"}),
+    "lesson_handout_key_points": frozenset(),
+    "lesson_handout_diy": frozenset(),
+    "lesson_handout_caption": frozenset({"number", "title"}),
+    "lesson_handout_footer": frozenset(),
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
@@ -298,7 +306,7 @@ BUTTON_TEXTS = frozenset(
         "due_start_lesson", "due_continue_lesson", "guide_weekly_well", "guide_weekly_okay", "guide_weekly_hard",
         "reminders_time", "reminders_pause", "reminders_resume", "reminders_off", "reminders_on",
         "reminders_timezone", "timezone_keep", "staff_broadcast_send", "staff_broadcast_cancel",
-        "tool_share", "tool_share_latest",
+        "tool_share", "tool_share_latest", "lesson_handout_button",
     }
 )  # fmt: skip
 

@@ -79,6 +79,16 @@ class ShareEntry:
 
 
 @dataclass(frozen=True)
+class SendHandout:
+    """A lesson's key points and do-it-yourself guide as a file to keep (the coach makes the PDF)."""
+
+    filename: str
+    title: str
+    sections: tuple[tuple[str, str], ...]  # (heading, plain text)
+    caption: str  # Telegram HTML
+
+
+@dataclass(frozen=True)
 class Toast:
     """The answer to a button tap: a short notice, or None to just stop the spinner."""
 
@@ -176,4 +186,5 @@ Action = (
     | SendChart
     | RelayToGuide
     | ShareEntry
+    | SendHandout
 )
