@@ -22,7 +22,9 @@ from coach.inbox import Inbox
 from content.calendar import long_date, waited
 from content.render import plain, render
 from content.schema import Content
+from dialogs.actions import ShareEntry
 from dialogs.desk import card as cards
+from dialogs.desk import summary as summaries
 from dialogs.desk.roles import ADMIN, MAY, may
 from dialogs.desk.topics import topic_name
 from storage import outbox, results, staff, tickets, topics
@@ -226,6 +228,29 @@ class GuideDesk:
             messages=len(message_ids), ticket_id=ticket.id, ticket_opened=fresh,
         )  # fmt: skip
         log.info("%d message(s) from %s relayed to the guides", len(message_ids), patient.code)
+
+    def share_entry(self, session: Session, patient: Patient, entry: ShareEntry) -> None:
+        """An entry the patient shared: a card in their topic that the guide can answer (a reply in
+        the topic, or to the card in a group without topics, goes to the patient), and a
+        conversation open until a guide marks it answered, like a message."""
+        assert patient.id is not None
+        now = self.clock.now()
+        ticket, fresh = tickets.patient_wrote(session, patient.id, now)
+        self.ensure_topic(session, patient)
+        self._mark_topic(session, patient)
+        text = summaries.shared_card(self.texts, patient.code or "?", entry.title, entry.number, entry.saved,
+                                     entry.summary)  # fmt: skip
+        done = ((plain(self.ui("staff_mark_answered")), f"{DONE}{ticket.id}"),)
+        row = self.to_staff(session, text, patient=patient, buttons=done)
+        topics.record_relay(
+            session, patient_id=patient.id, direction=TO_GUIDES, source_chat_id=patient.chat_id,
+            source_message_id=0, copy_row=row, now=now, composed=True, ticket_id=ticket.id,
+        )  # fmt: skip
+        answer_by = self._patient_day(patient, self.answer_by(ticket.waiting_since or now))
+        self._to_patient(session, patient, Message(self.ui("share_sent", answer_by=answer_by)))
+        audit(session, now, "coach", "entry_shared", patient.id, tool=entry.tool, entry=entry.number,
+              ticket_id=ticket.id, ticket_opened=fresh)  # fmt: skip
+        log.info("%s shared a %s entry with the guides", patient.code, entry.tool)
 
     def notify_about(self, session: Session, patient: Patient, text: str, buttons: Buttons = ()) -> None:
         """A message for the guides about one patient (NotifyStaff, a stepped-care flag): into their topic."""

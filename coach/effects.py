@@ -3,6 +3,7 @@ transaction of the event that caused them."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -11,6 +12,8 @@ from sqlmodel import Session
 
 from coach.alerts import Alerts
 from coach.desk import GuideDesk
+from coach.handouts import handout_pdf
+from content.render import plain
 from content.schema import Content
 from dialogs.actions import (
     Action,
@@ -26,12 +29,14 @@ from dialogs.actions import (
     ScheduleEdits,
     Send,
     SendChart,
+    SendHandout,
+    ShareEntry,
     Toast,
 )
 from storage import outbox, results
 from storage.models import Answer, Patient, QuestionnaireResult, ToolEntry
 from storage.outbox import Priority
-from storage.payloads import Buttons, Message, Photo
+from storage.payloads import Buttons, Document, Message, Photo
 from storage.payloads import Edit as EditPayload
 
 log = logging.getLogger(__name__)
@@ -109,6 +114,13 @@ class Effects:
                     self.desk.alert_in_topic(session, patient, alert)
             elif isinstance(action, RelayToGuide):
                 self._relay_to_guide(session, patient, action, now)
+            elif isinstance(action, ShareEntry):
+                self._share_entry(session, patient, action, now)
+            elif isinstance(action, SendHandout):  # a few ms to make: made here, so the row holds the file
+                footer = self.content.for_locale(patient.locale).ui["lesson_handout_footer"]
+                pdf = handout_pdf(action.title, action.sections, plain(footer))
+                document = Document(action.filename, base64.b64encode(pdf).decode("ascii"), action.caption)
+                outbox.enqueue(session, patient.chat_id, document, now, patient_id=patient.id)
             elif isinstance(action, Toast):
                 toast = action.text
         return toast
@@ -131,6 +143,14 @@ class Effects:
             self.desk.relay_from_patient(session, patient, action.message_ids)
             return
         log.error("a message from %s for their guide cannot be passed on: STAFF_CHAT_ID is not set", patient.code)
+        text = self.content.for_locale(patient.locale).ui["something_wrong"]
+        outbox.enqueue(session, patient.chat_id, Message(text), now, patient_id=patient.id)
+
+    def _share_entry(self, session: Session, patient: Patient, action: ShareEntry, now: datetime) -> None:
+        if self.desk is not None:
+            self.desk.share_entry(session, patient, action)
+            return
+        log.error("an entry %s shared with their guide cannot be passed on: STAFF_CHAT_ID is not set", patient.code)
         text = self.content.for_locale(patient.locale).ui["something_wrong"]
         outbox.enqueue(session, patient.chat_id, Message(text), now, patient_id=patient.id)
 

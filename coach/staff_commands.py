@@ -9,12 +9,14 @@ import logging
 from sqlmodel import Session
 
 from coach.desk import GuideDesk, StaffPost
+from coach.summaries import entry_lines
 from dialogs.desk import card as cards
 from dialogs.desk import commands
 from dialogs.desk import queue as queues
 from dialogs.desk.roles import MAY, may
 from dialogs.desk.tickets import TicketState
-from storage import staff, tickets
+from dialogs.satisfaction import QUESTIONNAIRE, rate
+from storage import results, staff, summaries, tickets
 from storage.alerts import audit
 from storage.models import Patient
 from storage.patients import patient_by_code
@@ -71,9 +73,18 @@ class StaffCommands:
         if isinstance(request, commands.ShowQueue):
             return self._queue(session, actor)
         if isinstance(request, commands.ShowReport):
-            rows = [queues.Minutes(p.code or "?", n, m) for p, n, m in tickets.clinician_time(session)]
+            rows = [
+                queues.Minutes(
+                    p.code or "?",
+                    n,
+                    m,
+                    queues.minutes_by_week(p.consented_at, summaries.contacts_of(session, p.id or 0)),
+                )
+                for p, n, m in tickets.clinician_time(session)
+            ]
+            satisfaction = rate(answers for _, answers in results.latest_answers(session, QUESTIONNAIRE))
             audit(session, now, actor, "report_viewed", None)
-            return queues.report(desk.texts, rows)
+            return queues.report(desk.texts, rows, satisfaction)
         if isinstance(request, commands.Usage):
             return desk.ui(f"staff_usage_{request.command}")
         if isinstance(request, commands.NotAllowed):
@@ -84,12 +95,15 @@ class StaffCommands:
         if patient is None or patient.id is None:  # no code, and not typed in a patient's topic
             return desk.ui(f"staff_usage_{_usage_of(request)}")
         if isinstance(request, commands.LogContact):
-            tickets.log_contact(session, patient.id, post.user_id, request.kind, request.minutes, now)
+            tickets.log_contact(session, patient.id, post.user_id, request.kind, request.minutes, now,
+                                topics=request.topics, risk_checked=request.risk_checked)  # fmt: skip
             session.flush()
-            audit(session, now, actor, "checkin_logged", patient.id, kind=request.kind, minutes=request.minutes)
+            audit(session, now, actor, "checkin_logged", patient.id, kind=request.kind, minutes=request.minutes,
+                  topics=len(request.topics), risk_checked=request.risk_checked)  # fmt: skip
             total = tickets.clinician_minutes(session, patient.id)
+            risk = "" if request.risk_checked is None else "yes" if request.risk_checked else "no"
             return desk.ui("staff_contact_logged", code=patient.code, kind=request.kind, minutes=request.minutes,
-                           total=total)  # fmt: skip
+                           total=total, risk=risk, topics=list(request.topics))  # fmt: skip
         if isinstance(request, commands.AddNote):
             note = tickets.add_note(session, patient.id, post.user_id, request.text, now)
             audit(session, now, actor, "note_added", patient.id, note_id=note.id, length=len(request.text))
@@ -121,6 +135,9 @@ class StaffCommands:
             last_contact=cards.Contact(contact.kind, contact.minutes, contact.at) if contact else None,
             minutes=tickets.clinician_minutes(session, patient.id),
             notes=[cards.Note(n.text, n.created_at) for n in tickets.recent_notes(session, patient.id)],
+            entries=entry_lines(
+                desk, session, patient, summaries.recent_entries(session, patient.id, cards.SHOW_ENTRIES)
+            ),
         )
         audit(session, now, actor, "patient_viewed", patient.id)
         return cards.case(desk.texts, facts, now, desk.hours.zone)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +168,9 @@ def _check_flow(locale: LoadedLocale, flow: Flow, times: frozenset[str]) -> Iter
     yield from _check_reachable(source, flow)
     yield from _check_pacing(source, flow)
     yield from _check_choices(locale, source, flow)
-    saved = flow.saved_keys()
+    saved = flow.available_keys(locale.content.flows)
+    yield from _check_follow_up(source, flow, locale.content.flows)
+    yield from _check_lesson_extras(source, flow, locale.content.flows)
     if flow.summary is not None:
         line = source.line_of(("summary",))
         yield from _check_template(source.path, line, flow.summary, FLOW_VARIABLES, saved)
@@ -188,6 +190,42 @@ def _check_flow(locale: LoadedLocale, flow: Flow, times: frozenset[str]) -> Iter
             line = _step_line(source, flow, step.id, *field)
             yield from _check_template(source.path, line, text, FLOW_VARIABLES, saved)
             yield from _check_rendered(source.path, line, text, _sample_flow_context(locale, saved))
+
+
+def _check_lesson_extras(source: SourceFile, flow: Flow, flows: Mapping[str, Flow]) -> Iterator[Problem]:
+    """Every lesson links to its extra reading and has a handout; both name what exists."""
+    if flow.kind != "lesson":
+        return
+    if not flow.reading:
+        yield Problem(source.path, 1, "a lesson needs `reading`: the extra resources that fit it")
+    for index, resource in enumerate(flow.reading):
+        other = flows.get(resource)
+        if other is None or other.kind != "resource":
+            yield Problem(source.path, source.line_of(("reading", index)), f"reading: no resource {resource!r}")
+    if flow.handout is None:
+        yield Problem(source.path, 1, "a lesson needs a `handout`: its key points and do-it-yourself steps")
+        return
+    for field in ("key_points", "diy"):
+        for index, step_id in enumerate(getattr(flow.handout, field)):
+            if not flow.has_step(step_id):
+                yield Problem(source.path, source.line_of(("handout", field, index)), f"handout: no step {step_id!r}")
+
+
+def _check_follow_up(source: SourceFile, flow: Flow, flows: Mapping[str, Flow]) -> Iterator[Problem]:
+    """A tool's follow-up flow exists and names the tool back; a follow-up names a tool."""
+    if flow.follow_up is not None:
+        other = flows.get(flow.follow_up.flow)
+        if other is None or other.follow_up_of != flow.id:
+            yield Problem(source.path, source.line_of(("follow_up", "flow")),
+                          f"follow_up: {flow.follow_up.flow!r} is not a flow with follow_up_of: {flow.id}")  # fmt: skip
+        if flow.reminder is None:
+            yield Problem(source.path, source.line_of(("follow_up",)), "follow_up needs a reminder to offer it")
+    if flow.follow_up_of is not None:
+        parent = flows.get(flow.follow_up_of)
+        if parent is None or parent.kind != "tool":
+            yield Problem(
+                source.path, source.line_of(("follow_up_of",)), f"follow_up_of: no tool {flow.follow_up_of!r}"
+            )
 
 
 WEEKDAY_CHOICES = frozenset({"today", "tomorrow", "mon", "tue", "wed", "thu", "fri", "sat", "sun"})

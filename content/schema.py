@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 STEP_ID = r"^[a-z0-9][a-z0-9-]*$"
 CHOICE_ID = r"^[a-z0-9_-]+$"
 
-Outcome = Literal["lesson_complete", "consent_given", "consent_declined", "resource_done", "entry_saved"]
+Outcome = Literal["lesson_complete", "consent_given", "consent_declined", "resource_done", "entry_saved", "try_logged"]
 
 
 class Strict(BaseModel):
@@ -168,6 +168,41 @@ class ReminderSpec(Strict):
     text: str = Field(min_length=1)  # a template over the entry's answers
 
 
+# What a tool's progression adds to each of its entries (dialogs/progressions.py), so its texts may quote them.
+PROGRESSION_ANSWERS: dict[str, frozenset[str]] = {
+    "ladder": frozenset({"ladder_step", "ladder_rung", "ladder_tries", "ladder_climbed"}),
+    "pacing": frozenset({"pacing_quota", "pacing_step_up", "pacing_every", "pacing_schedule", "pacing_unit"}),
+    "pleasant": frozenset(),
+}
+FOLLOW_UP_ANSWER = "for_entry"  # a follow-up flow's answers: its tool entry's number, beside the entry's answers
+
+
+class FollowUpSpec(Strict):
+    """A tool's follow-up: the flow its reminder's first button opens (a try on the ladder, rating
+    a pleasant activity), which logs how the planned try went."""
+
+    flow: str = Field(pattern=STEP_ID)
+    label: str = Field(min_length=1, max_length=40)
+
+
+class HandoutSpec(Strict):
+    """A lesson's keepsake, sent as a PDF on request: the steps holding its key points and its
+    do-it-yourself guide, their texts as the lesson shows them."""
+
+    key_points: tuple[str, ...] = Field(min_length=1)
+    diy: tuple[str, ...] = Field(min_length=1)
+
+
+class ReviewSpec(Strict):
+    """Reviews planned once the course is over (the staying-well plan): a message every
+    `every_days` days from the end of the course, `times` times, at a time of day from program.yaml."""
+
+    every_days: int = Field(default=30, ge=7)
+    times: int = Field(default=6, ge=1, le=24)
+    time: str = "morning"
+    text: str = Field(min_length=1)  # a template over the entry's answers
+
+
 class Flow(Strict):
     """A graph of steps the patient walks through: onboarding or a lesson."""
 
@@ -178,6 +213,15 @@ class Flow(Strict):
     unlocked_by: int | None = Field(default=None, ge=1)  # tools: the lesson that unlocks it
     summary: str | None = None  # tools: how one saved entry reads, from its `answers`
     reminder: ReminderSpec | None = None  # tools: remind the patient of their plan, and log it
+    # tools (issue 15): how the tool moves on (dialogs/progressions.py), the flow its reminder
+    # opens, the tool a follow-up flow logs tries for (a follow-up is not listed on its own), reviews
+    progression: Literal["ladder", "pacing", "pleasant"] | None = None
+    follow_up: FollowUpSpec | None = None
+    follow_up_of: str | None = None
+    review: ReviewSpec | None = None
+    # lessons (issue 15): the extra reading that fits it (resource ids), and its handout
+    reading: tuple[str, ...] = ()
+    handout: HandoutSpec | None = None
     steps: tuple[Step, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -220,6 +264,16 @@ class Flow(Strict):
         if isinstance(step, ChoiceStep):
             return [o.next or default for o in step.options if (o.next or default)]  # type: ignore[misc]
         return [default] if default else []
+
+    def available_keys(self, flows: Mapping[str, Flow]) -> set[str]:
+        """The answers its texts may quote: those its steps save, what its progression adds, and
+        for a follow-up flow, its tool's answers and the entry number too."""
+        keys = self.saved_keys() | PROGRESSION_ANSWERS.get(self.progression or "", frozenset())
+        parent = flows.get(self.follow_up_of or "")
+        if parent is not None and parent is not self:
+            keys |= parent.saved_keys() | PROGRESSION_ANSWERS.get(parent.progression or "", frozenset())
+            keys.add(FOLLOW_UP_ANSWER)
+        return keys
 
     def saved_keys(self) -> set[str]:
         keys: set[str] = set()

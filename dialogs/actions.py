@@ -68,6 +68,27 @@ class SaveEntry:
 
 
 @dataclass(frozen=True)
+class ShareEntry:
+    """The patient shares a saved tool entry with their guide: a card in their topic, to answer."""
+
+    tool: str
+    title: str  # the tool's title
+    number: str  # the entry's number for that tool
+    saved: str  # the day it was saved, in the patient's words ("Monday 2 March")
+    summary: str  # the tool's summary of the entry (Telegram HTML, the patient's words escaped)
+
+
+@dataclass(frozen=True)
+class SendHandout:
+    """A lesson's key points and do-it-yourself guide as a file to keep (the coach makes the PDF)."""
+
+    filename: str
+    title: str
+    sections: tuple[tuple[str, str], ...]  # (heading, plain text)
+    caption: str  # Telegram HTML
+
+
+@dataclass(frozen=True)
 class Toast:
     """The answer to a button tap: a short notice, or None to just stop the spinner."""
 
@@ -164,4 +185,6 @@ Action = (
     | FlagForReview
     | SendChart
     | RelayToGuide
+    | ShareEntry
+    | SendHandout
 )

@@ -18,7 +18,7 @@ from dialogs.events import Event, Press, Text, parse_command
 from paincoach.settings import Settings
 from paincoach.wiring import make_services, open_database
 from storage.patients import Person
-from storage.payloads import Buttons, Edit, Payload, Photo
+from storage.payloads import Buttons, Document, Edit, Payload, Photo
 
 TERMINAL_USER = Person(user_id=1, chat_id=1, language_code=None)
 BOLD = re.compile(r"<b>(.*?)</b>", re.S)
@@ -42,6 +42,8 @@ class ConsoleTransport:
         self.message_id += 1
         if isinstance(payload, Photo):  # a chart: Telegram shows the picture; here, its caption
             self.show(f"🖼 {payload.caption}", payload.buttons, self.message_id)
+        elif isinstance(payload, Document):  # a handout: Telegram shows the file; here, its caption and name
+            self.show(f"{payload.caption} ({payload.filename})", payload.buttons, self.message_id)
         else:
             self.show(getattr(payload, "text", ""), getattr(payload, "buttons", ()), self.message_id)
         return Delivered(self.message_id)

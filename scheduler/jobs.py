@@ -14,6 +14,7 @@ from __future__ import annotations
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from coach.services import Services
+from coach.summaries import WeeklySummaries
 from scheduler.service import Periodic, SchedulerService
 
 LEASE_SECONDS = 5  # renewed this often; it lasts LEASE_TTL (20 s)
@@ -21,6 +22,7 @@ DUE_SWEEP_SECONDS = 30
 SAFETY_SWEEP_SECONDS = 60
 BROADCAST_SWEEP_SECONDS = 5
 TICKET_SWEEP_SECONDS = 60
+SUMMARY_SWEEP_SECONDS = 300  # weekly summaries: a course week ends at the minute of consent, so within 5 min
 
 
 async def renew_lease(service: SchedulerService) -> None:
@@ -52,11 +54,14 @@ JOBS = (
 
 
 def periodic_sweeps(services: Services) -> tuple[Periodic, ...]:
-    """The sweep of the guides' tickets (raise conversations left unanswered), run by the lease
-    holder only, when there is a staff chat."""
+    """The sweeps of the guides' desk, run by the lease holder only, when there is a staff chat:
+    tickets (raise conversations left unanswered) and the weekly summaries with their contact prompt."""
     if services.desk is None:
         return ()
-    return (Periodic("ticket-sweep", TICKET_SWEEP_SECONDS, services.desk.raise_overdue),)
+    return (
+        Periodic("ticket-sweep", TICKET_SWEEP_SECONDS, services.desk.raise_overdue),
+        Periodic("summary-sweep", SUMMARY_SWEEP_SECONDS, WeeklySummaries(services.desk).post_due),
+    )
 
 
 def build_scheduler(service: SchedulerService) -> AsyncIOScheduler:

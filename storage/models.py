@@ -232,9 +232,12 @@ class StaffContact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     staff_id: int = Field(sa_type=BigInteger)
-    kind: str = Field(max_length=16)
+    kind: str = Field(max_length=16)  # the method: phone, message, video, in_person
     minutes: int
     at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # The contact note (issue 15): what was talked about, and whether risk was checked (None: not recorded).
+    topics: list[str] = Field(default_factory=list, sa_column=Column(SealedJSON, nullable=False, server_default="[]"))
+    risk_checked: bool | None = Field(default=None)
 
 
 class ClinicalNote(SQLModel, table=True):
@@ -299,3 +302,16 @@ class Broadcast(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WeeklySummary(SQLModel, table=True):
+    """A weekly summary posted in a patient's topic (issue 15): one per patient and course week."""
+
+    __tablename__ = "weekly_summary"
+    __table_args__ = (UniqueConstraint("patient_id", "week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    week: int  # the course week it covers: 1 is days 0-6 after consent
+    contact_due: bool = False  # the guide was prompted to get in touch
+    posted_at: datetime = Field(sa_type=UTCDateTime)

@@ -70,6 +70,19 @@ class Photo:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file to keep (a lesson's key points and do-it-yourself guide as a PDF), with an HTML
+    caption; the file itself in base64 (a handout is a few kilobytes)."""
+
+    kind: ClassVar[str] = "document"
+    filename: str
+    data_base64: str
+    caption: str = ""
+    buttons: Buttons = ()
+    where: Where = field(default_factory=Where)
+
+
+@dataclass(frozen=True)
 class Edit:
     """Rewrite a message of the coach's (its text, or its caption), with new buttons (or none).
 
@@ -109,7 +122,7 @@ class RenameTopic:
     where: Where = field(default_factory=Where)
 
 
-Payload = Message | Copy | Photo | Edit | EditButtons | CreateTopic | RenameTopic
+Payload = Message | Copy | Photo | Document | Edit | EditButtons | CreateTopic | RenameTopic
 
 
 class UnknownPayload(ValueError):
@@ -119,9 +132,9 @@ class UnknownPayload(ValueError):
 def to_json(payload: Payload) -> dict[str, Any]:
     """The row's JSON: only what is set, in the keys the outbox has always used."""
     data: dict[str, Any] = {}
-    if isinstance(payload, Message | Copy | Photo | Edit | EditButtons):
+    if isinstance(payload, Message | Copy | Photo | Document | Edit | EditButtons):
         data["buttons"] = [list(b) for b in payload.buttons]
-    if isinstance(payload, Message | Copy | Photo | RenameTopic):
+    if isinstance(payload, Message | Copy | Photo | Document | RenameTopic):
         if payload.where.thread_id is not None:
             data["thread_id"] = payload.where.thread_id
         if payload.where.topic_of is not None:
@@ -145,6 +158,8 @@ def to_json(payload: Payload) -> dict[str, Any]:
             data["chart"] = chart_json(payload.chart)
         if payload.png_base64 is not None:
             data["photo"] = payload.png_base64
+    elif isinstance(payload, Document):
+        data.update(filename=payload.filename, document=payload.data_base64, caption=payload.caption)
     elif isinstance(payload, Edit):
         data.update(text=payload.text, per_row=payload.per_row)
         if payload.caption:
@@ -186,6 +201,8 @@ def _read(kind: str, data: dict[str, Any]) -> Payload:
             buttons=buttons,
             where=where,
         )
+    if kind == "document":
+        return Document(str(data["filename"]), str(data["document"]), str(data.get("caption") or ""), buttons, where)
     if kind == "edit":
         return Edit(
             text=str(data["text"]),

@@ -72,3 +72,14 @@ def review_flag(session: Session, flag_id: int, staff_id: int, now: datetime) ->
         session.add(care_flag)
         audit(session, now, f"staff:{staff_id}", "care_flag_reviewed", care_flag.patient_id, flag_id=flag_id)
     return care_flag
+
+
+def latest_answers(session: Session, questionnaire: str) -> list[tuple[int, dict[str, object]]]:
+    """Each patient's latest answers to one questionnaire: (patient id, answers)."""
+    rows = session.exec(
+        select(QuestionnaireResult)
+        .where(col(QuestionnaireResult.questionnaire) == questionnaire)
+        .order_by(col(QuestionnaireResult.id))
+    ).all()
+    latest = {row.patient_id: dict(row.answers) for row in rows}
+    return sorted(latest.items())

@@ -3,7 +3,7 @@ rows, changed as the staff side's pure core decides (dialogs/desk/tickets.py, di
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 
@@ -84,8 +84,13 @@ def mark_raised(session: Session, ticket: Ticket, now: datetime) -> None:
 # -- contacts (what guides log with /checkin) -----------------------------------------------
 
 
-def log_contact(session: Session, patient_id: int, staff_id: int, kind: str, minutes: int, now: datetime) -> None:
-    session.add(StaffContact(patient_id=patient_id, staff_id=staff_id, kind=kind, minutes=minutes, at=now))
+def log_contact(
+    session: Session, patient_id: int, staff_id: int, kind: str, minutes: int, now: datetime, *,
+    topics: Sequence[str] = (), risk_checked: bool | None = None,
+) -> None:  # fmt: skip
+    """A contact note: method (`kind`), minutes, topics, and whether risk was checked."""
+    session.add(StaffContact(patient_id=patient_id, staff_id=staff_id, kind=kind, minutes=minutes, at=now,
+                             topics=list(topics), risk_checked=risk_checked))  # fmt: skip
 
 
 def last_contact(session: Session, patient_id: int) -> StaffContact | None:

@@ -126,3 +126,22 @@ def test_the_queue_and_the_report(content: Content) -> None:
     report = plain(queue.report(texts, [queue.Minutes("P-0001", 1, 15), queue.Minutes("P-0002", 2, 45)]))
     assert report.index("P-0002: 45 min in 2 contact(s)") < report.index("P-0001: 15 min")
     assert "Total: 60 min, 30 min a patient on average." in report
+
+
+def test_a_contact_note_reads_method_minutes_risk_and_topics() -> None:
+    assert commands.read("checkin", "P-0042 phone 15 risk:yes pacing, sleep", 1) == commands.LogContact(
+        "P-0042", "phone", 15, ("pacing", "sleep"), True
+    )
+    assert commands.read("checkin", "video 20 low mood RISK=no", 1) == commands.LogContact(
+        None, "video", 20, ("low mood",), False
+    ), "risk anywhere after the minutes, either case"
+    assert commands.read("checkin", "message 5", 1) == commands.LogContact(None, "message", 5, (), None)
+    assert commands.read("checkin", "risk:yes phone 5", 1) == commands.Usage("checkin")
+
+
+def test_minutes_per_course_week() -> None:
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    contacts = [(start - timedelta(hours=1), 5), (start + timedelta(days=1), 15), (start + timedelta(days=8), 10),
+                (start + timedelta(days=9), 5), (start + timedelta(days=30), 20)]  # fmt: skip
+    assert queue.minutes_by_week(start, contacts) == ((1, 20), (2, 15), (5, 20))
+    assert queue.minutes_by_week(None, contacts[:2]) == ((1, 20),)

@@ -401,9 +401,11 @@ async def test_a_planned_activity_is_reminded_and_logged(telegram: FakeTelegram,
         user.mark()
         clock.advance(timedelta(minutes=31))  # the clock starts at 09:00; "morning" is 09:30
         reminder = await user.wait_for_text("Time for your planned activity", timeout=10)
-        assert [t for row in reminder.buttons for t, _ in row] == ["✅ Done", "Not this time"]
-        query = user.press("✅ Done", message_id=reminder.message_id)
-        answer = await user.wait_answered(query)
-        assert "logged" in answer["text"].lower()
+        assert [t for row in reminder.buttons for t, _ in row] == ["✅ I did it: rate it", "Not this time"]
+        await tap(user, telegram, "✅ I did it: rate it")
+        assert "How much did you <b>enjoy</b> it" in last(user).html
+        await tap(user, telegram, "8")  # enjoyment
+        await tap(user, telegram, "6")  # mood
+        assert any("Saved: enjoyment 8, mood 6" in m.text for m in user.new_messages)
         await say(user, telegram, "/progress")
         assert "1 done as planned" in last(user).text

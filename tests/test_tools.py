@@ -10,7 +10,7 @@ import pytest
 
 from content.render import plain
 from content.schema import Content
-from dialogs.actions import CancelEdits, SaveEntry, ScheduleEdits, Send
+from dialogs.actions import CancelEdits, SaveEntry, ScheduleEdits, Send, ShareEntry
 from dialogs.events import Press
 from dialogs.state import MENU, Place
 from tests.conversation import EnginePatient
@@ -219,7 +219,7 @@ def test_a_planned_activity_is_reminded_at_the_chosen_local_day_and_time(content
     onboard(patient)  # Monday 2 March 2026, 10:00 UTC
     reminder = plan_activity(patient, "Tuesday", "Afternoon")
     assert reminder.at == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
-    assert [b.label for b in reminder.buttons] == ["✅ Done", "Not this time"]
+    assert [b.label for b in reminder.buttons] == ["✅ I did it: rate it", "Not this time"]
     assert "Time for your planned activity" in plain(reminder.text)
     assert "I'll remind you on Tuesday 3 March at 14:00" in " ".join(patient.texts)
 
@@ -244,17 +244,15 @@ def test_a_time_already_past_today_is_reminded_soon_and_a_weekday_next_week(cont
 
 def test_done_or_not_is_logged_once_whenever_it_is_tapped(patient: EnginePatient) -> None:
     reminder = plan_activity(patient, "Tomorrow", "Evening")
-    done = reminder.buttons[0].data
+    assert reminder.buttons[1].data == "log:tool-activity-planner:1-1:not", "each reminder of a rated tool logs alone"
     patient.command("lesson")  # the patient has moved on: the reminder's buttons still work
-    patient.do(Press(done, 99))
-    assert [(s.flow, s.key, s.value) for s in patient.saved] == [("tool-activity-planner", "entry-1", "done")]
-    assert patient.toast is not None
-    assert "Well done" in (patient.toast.text or "")
+    patient.do(Press(reminder.buttons[1].data, 99))
+    assert [(s.flow, s.key, s.value) for s in patient.saved] == [("tool-activity-planner", "entry-1", "not")]
     assert patient.edits, "the reminder shows what was tapped and loses its buttons"
     patient.do(Press(reminder.buttons[1].data, 99))
     assert patient.saved == [], "logged once"
-    patient.command("progress")
-    assert "1 done as planned" in patient.texts[0]
+    patient.do(Press(reminder.buttons[0].data, 99))  # rating it afterwards still works: the rating flow opens
+    assert patient.state.flow == "tool-activity-rating"
 
 
 def test_forged_log_data_changes_nothing(patient: EnginePatient) -> None:
@@ -271,3 +269,25 @@ def test_stopping_cancels_planned_reminders(patient: EnginePatient) -> None:
     patient.command("stop")
     patient.press("Yes, stop")
     assert CancelEdits("reminders") in patient.actions
+
+
+def test_an_entry_is_shared_with_the_guide_once_whichever_button(patient: EnginePatient) -> None:
+    patient.command("lesson")
+    open_tool(patient, "Symptom cycle map")
+    while not entries(patient):
+        current = patient.prompt()
+        if any(b.label == "Done" for b in current.buttons):
+            patient.press(current.buttons[0].label, current)
+        patient.press(current.buttons[-1].label, current)
+    assert "📤 Share entry 1 with my guide" in patient.labels()
+    patient.press("📤 Share entry 1 with my guide")
+    [shared] = [a for a in patient.actions if isinstance(a, ShareEntry)]
+    assert (shared.tool, shared.title, shared.number) == ("tool-symptom-cycle", "Symptom cycle map", "1")
+    assert shared.summary.startswith("🩺") and shared.saved
+    assert "📤 Share entry 1 with my guide" not in patient.labels(), "the page offers it no more"
+    patient.do(Press("share:tool-symptom-cycle:1", 77))  # the Share button of an old past-entries message
+    assert not [a for a in patient.actions if isinstance(a, ShareEntry)]
+    assert patient.toast is not None and patient.toast.text == "You've already shared this one with your guide."
+    patient.do(Press("share:tool-symptom-cycle:9", 77))  # an entry that does not exist
+    assert not [a for a in patient.actions if isinstance(a, ShareEntry)]
+    assert patient.toast is not None and patient.toast.text

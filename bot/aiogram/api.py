@@ -7,6 +7,7 @@ whole batch, or the process, with it. The coach reads updates itself (bot/inboun
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Sequence
 from contextlib import suppress
@@ -48,7 +49,18 @@ from bot.transport import (
     Transient,
     Unavailable,
 )
-from storage.payloads import Buttons, Copy, CreateTopic, Edit, EditButtons, Message, Payload, Photo, RenameTopic
+from storage.payloads import (
+    Buttons,
+    Copy,
+    CreateTopic,
+    Document,
+    Edit,
+    EditButtons,
+    Message,
+    Payload,
+    Photo,
+    RenameTopic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +153,13 @@ class AiogramApi:
                 message_thread_id=payload.where.thread_id,
             )  # fmt: skip
             return Delivered(sent_photo.message_id)
+        if isinstance(payload, Document):  # a file to keep: a lesson's handout
+            document = BufferedInputFile(base64.b64decode(payload.data_base64), filename=payload.filename)
+            sent_document = await bot.send_document(
+                chat_id=chat_id, document=document, caption=payload.caption or None,
+                reply_markup=keyboard(payload.buttons), message_thread_id=payload.where.thread_id,
+            )  # fmt: skip
+            return Delivered(sent_document.message_id)
         if isinstance(payload, CreateTopic):
             topic = await bot.create_forum_topic(chat_id=chat_id, name=payload.name)
             return Delivered(topic.message_thread_id)

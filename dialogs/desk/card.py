@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from markupsafe import Markup
+
 from content.calendar import staff_date, waited
 from content.render import render
 
 Texts = dict[str, str]
+SHOW_ENTRIES = 5  # recent entries in /patient
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,17 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class EntryLine:
+    """One saved tool entry as the guides read it."""
+
+    tool: str  # the tool's title
+    number: str  # the patient's entry number for that tool
+    at: datetime
+    summary: str  # the tool's summary template rendered (Telegram HTML, the patient's words escaped)
+    log: str | None = None  # the planned try: "done", "not", or None (not logged, or nothing planned)
+
+
+@dataclass(frozen=True)
 class Note:
     text: str
     at: datetime
@@ -79,6 +93,22 @@ class Case:
     last_contact: Contact | None
     minutes: int
     notes: Sequence[Note]
+    entries: Sequence[EntryLine] = ()  # the patient's latest tool entries, any order
+
+
+def entry_line(texts: Texts, entry: EntryLine, zone: str) -> str:
+    log = {"done": texts["staff_entry_done"], "not": texts["staff_entry_not"]}.get(entry.log or "", "")
+    return render(
+        texts["staff_entry_line"],
+        {"tool": entry.tool, "number": entry.number, "date": staff_date(texts, entry.at, zone),
+         "summary": Markup(entry.summary), "log": render(log, {}) if log else ""},
+    )  # fmt: skip
+
+
+def entry_lines(texts: Texts, entries: Sequence[EntryLine], zone: str, limit: int) -> tuple[list[str], int]:
+    """The latest `limit` entries as lines, newest first, and how many more there were."""
+    newest = sorted(entries, key=lambda e: e.at, reverse=True)
+    return [entry_line(texts, e, zone) for e in newest[:limit]], max(0, len(newest) - limit)
 
 
 def score_lines(texts: Texts, scores: Sequence[ScoreLine], zone: str) -> list[str]:
@@ -153,6 +183,7 @@ def case(texts: Texts, facts: Case, now: datetime, zone: str) -> str:
                                                                "step": place.step}) if place else "",
             "scores": score_lines(texts, patient.scores, zone),
             "flags": flag_lines(texts, patient.flags, zone),
+            "entries": entry_lines(texts, facts.entries, zone, SHOW_ENTRIES)[0],
             "ticket": ticket,
             "last_contact": render(texts["staff_last_contact"], {"kind": contact.kind, "minutes": contact.minutes,
                                    "ago": waited(texts, contact.at, now)}) if contact else "",

@@ -67,9 +67,14 @@ class MarkDone:
 
 @dataclass(frozen=True)
 class LogContact:
+    """A contact note: the method (`kind`), its minutes, the topics talked about, and whether
+    risk was checked (None: the guide did not say)."""
+
     code: str | None
     kind: str
     minutes: int
+    topics: tuple[str, ...] = ()
+    risk_checked: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -131,13 +136,34 @@ def read(name: str, args: str, user_id: int, fixed_admins: frozenset[int] = froz
     if name == "done":
         return MarkDone(code)
     if name == "checkin":
-        if len(rest) != 2 or rest[0] not in CONTACT_KINDS or not rest[1].isdigit():
-            return Usage(name)
-        minutes = int(rest[1])
-        return LogContact(code, rest[0], minutes) if 1 <= minutes <= MAX_MINUTES else Usage(name)
+        return _contact_note(code, rest)
     if name == "note":
         text = args.strip()
         if code:
             text = text[len(words[0]) :].strip()
         return AddNote(code, text[:MAX_NOTE]) if rest and text else Usage(name)
     return Usage(name)
+
+
+RISK = re.compile(r"^risk[:=](yes|no|y|n)$", re.IGNORECASE)
+MAX_TOPICS = 10
+MAX_TOPIC = 60
+
+
+def _contact_note(code: str | None, words: list[str]) -> LogContact | Usage:
+    """`<method> <minutes> [risk:yes|risk:no] [topics, comma separated]`."""
+    if len(words) < 2 or words[0].lower() not in CONTACT_KINDS or not words[1].isdigit():
+        return Usage("checkin")
+    minutes = int(words[1])
+    if not 1 <= minutes <= MAX_MINUTES:
+        return Usage("checkin")
+    risk: bool | None = None
+    rest = []
+    for word in words[2:]:
+        matched = RISK.match(word)
+        if matched and risk is None:
+            risk = matched.group(1).lower().startswith("y")
+        else:
+            rest.append(word)
+    topics = tuple(t.strip()[:MAX_TOPIC] for t in " ".join(rest).split(",") if t.strip())[:MAX_TOPICS]
+    return LogContact(code, words[0].lower(), minutes, topics, risk)

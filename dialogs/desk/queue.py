@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from content.calendar import waited
 from content.render import render
 from dialogs.desk.tickets import TicketState, queue_order
+from dialogs.satisfaction import Rate
 
 Texts = dict[str, str]
 CONTACT_EVERY = timedelta(days=7)  # a guide is in touch with every active patient at least weekly
@@ -28,6 +29,19 @@ class Minutes:
     code: str
     contacts: int
     minutes: int
+    weeks: tuple[tuple[int, int], ...] = ()  # (course week, minutes) for each week with a contact
+
+
+def minutes_by_week(
+    consented_at: datetime | None, contacts: Sequence[tuple[datetime, int]]
+) -> tuple[tuple[int, int], ...]:
+    """A patient's logged minutes per course week (week 1 from consent; a contact before consent
+    counts in week 1), in week order."""
+    weeks: dict[int, int] = {}
+    for at, minutes in contacts:
+        week = max(1, (at - consented_at) // CONTACT_EVERY + 1) if consented_at is not None else 1
+        weeks[week] = weeks.get(week, 0) + minutes
+    return tuple(sorted(weeks.items()))
 
 
 def contacts_due(patients: Sequence[InCourse], now: datetime) -> list[tuple[str, datetime]]:
@@ -59,11 +73,15 @@ def queue(texts: Texts, tickets: Sequence[tuple[int, str, TicketState]], due: Se
     return render(texts["staff_queue"], {"tickets": waiting, "contacts": contacts})
 
 
-def report(texts: Texts, rows: Sequence[Minutes]) -> str:
-    """Clinician time per patient from the logged contacts, most minutes first, with total and average."""
+def report(texts: Texts, rows: Sequence[Minutes], satisfaction: Rate | None = None) -> str:
+    """Clinician time per patient from the logged contacts, most minutes first, with their minutes
+    in each course week, total and average; and how many are satisfied with the course."""
     ordered = sorted(rows, key=lambda r: (-r.minutes, r.code))
-    lines = [render(texts["staff_report_line"], {"code": r.code, "minutes": r.minutes, "contacts": r.contacts})
+    lines = [render(texts["staff_report_line"], {"code": r.code, "minutes": r.minutes, "contacts": r.contacts,
+             "weeks": [render(texts["staff_report_week"], {"week": w, "minutes": m}) for w, m in r.weeks]})
              for r in ordered]  # fmt: skip
     total = sum(r.minutes for r in rows)
     average = round(total / len(rows)) if rows else 0
-    return render(texts["staff_report"], {"patients": lines, "total": total, "average": average})
+    rate = satisfaction or Rate(0, 0)
+    return render(texts["staff_report"], {"patients": lines, "total": total, "average": average,
+                  "satisfied": rate.satisfied, "answered": rate.answered, "percent": rate.percent or 0})  # fmt: skip

@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import ClassVar
 
-from content.schema import EndStep, Flow, Step
+from content.render import plain
+from content.schema import EndStep, Flow, MessageStep, Step
 from dialogs import steps
+from dialogs.actions import Button, Send, SendHandout
 from dialogs.events import Command
 from dialogs.programme import LessonStatus, LessonView, lesson_to_take, lesson_views, next_to_open
 from dialogs.stage import LESSON_CHOICE, Gate, Stage
@@ -17,6 +19,10 @@ from dialogs.state import Place
 from dialogs.turn import Choices, MenuButton, MenuNote, ProgressPart, Turn
 
 RESOURCES, REREAD = "resources", "reread"  # menu pages, and the main-menu choices that open them
+READ, HANDOUT = (
+    "read:",
+    "pdf:",
+)  # a lesson's extra reading (read:<resource>) and its PDF (pdf:<lesson>), not tied to a prompt
 OPEN, BACK = "open:", "back"  # choices on those pages: open:<flow>, and back to the main page
 
 
@@ -26,6 +32,7 @@ class LessonsStage(Stage):
     flow_kinds = frozenset({"lesson", "resource"})
     commands: ClassVar[Mapping[str, Gate]] = {"lesson": Gate.CONSENTED, "resources": Gate.CONSENTED}
     outcomes = frozenset({"lesson_complete", "resource_done"})
+    buttons = frozenset({READ, HANDOUT})
     menu_choices = frozenset({LESSON_CHOICE, RESOURCES, REREAD})
 
     def on_command(self, turn: Turn, command: Command) -> None:
@@ -80,7 +87,64 @@ class LessonsStage(Stage):
                 lesson_place=None if finished_here else place,
                 lessons_finished_at=finished_at,
             )
+            self.offer_extras(turn, flow)
         turn.show_menu()
+
+    # -- a lesson's extra reading and its handout -----------------------------------------
+
+    def offer_extras(self, turn: Turn, lesson: Flow) -> None:
+        """After a lesson: the extra reading that fits it, and its key points and DIY guide as a PDF."""
+        readings = [turn.content.flows[r] for r in lesson.reading if r in turn.content.flows]
+        buttons = [Button(plain(r.title), READ + r.id) for r in readings]
+        if lesson.handout is not None:
+            buttons.append(Button(plain(turn.ui("lesson_handout_button")), HANDOUT + lesson.id))
+        if buttons:
+            text = turn.ui("lesson_extras", number=lesson.number, readings=[r.title for r in readings])
+            turn.actions.append(Send(text, tuple(buttons)))
+
+    def on_button(self, turn: Turn, data: str, message_id: int | None) -> None:
+        if data.startswith(READ):
+            resource = turn.content.flows.get(data.removeprefix(READ))
+            if resource is None or resource.kind != "resource":
+                turn.toast("stale_button")
+                return
+            turn.toast(None)
+            steps.go(turn, resource, resource.first)
+            return
+        lesson = turn.content.flows.get(data.removeprefix(HANDOUT))
+        place = turn.state.lesson_place
+        reached = lesson is not None and (
+            (lesson.number or 0) in turn.state.lessons_done or (place is not None and place.flow == lesson.id)
+        )
+        if lesson is None or lesson.handout is None or not reached:
+            turn.toast("stale_button")
+            return
+        turn.toast("lesson_handout_coming")
+        turn.actions.append(self.handout(turn, lesson))
+
+    @staticmethod
+    def handout(turn: Turn, lesson: Flow) -> SendHandout:
+        """The lesson's key points and DIY guide, their texts as the lesson shows them, as plain text."""
+        assert lesson.handout is not None
+
+        def texts(step_ids: tuple[str, ...]) -> str:
+            parts = []
+            for step_id in step_ids:
+                step = lesson.step(step_id)
+                text = getattr(step, "text", "")
+                parts.append(plain(turn.text(text)).strip() if isinstance(step, MessageStep) or text else "")
+            return "\n\n".join(p for p in parts if p)
+
+        number = lesson.number or 0
+        return SendHandout(
+            filename=f"lesson-{number}.pdf",
+            title=plain(turn.ui("lesson_handout_title", number=number, title=lesson.title)),
+            sections=(
+                (plain(turn.ui("lesson_handout_key_points")), texts(lesson.handout.key_points)),
+                (plain(turn.ui("lesson_handout_diy")), texts(lesson.handout.diy)),
+            ),
+            caption=turn.ui("lesson_handout_caption", number=number, title=lesson.title),
+        )
 
     # -- the pages ------------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from content.render import plain, render
-from content.schema import BreathingStep, EndStep, Flow, PickStep, ScaleStep
-from dialogs import steps
-from dialogs.actions import Button, CancelEdits, SaveAnswer, SaveEntry, ScheduleEdits, Send, TimedEdit
+from content.schema import FOLLOW_UP_ANSWER, BreathingStep, EndStep, Flow, PickStep, ScaleStep
+from dialogs import progressions, steps
+from dialogs.actions import Button, CancelEdits, SaveAnswer, SaveEntry, ScheduleEdits, Send, ShareEntry, TimedEdit
 from dialogs.events import Command
 from dialogs.programme import local_date
 from dialogs.stage import Gate, Stage
@@ -23,6 +23,14 @@ from dialogs.turn import Choices, MenuButton, MenuNote, ProgressPart, Turn
 
 TOOLS = "tools"  # the tools page, the main-menu choice that opens it, and tools/<tool>: a tool's page
 TOOL, PAST, OPEN, BACK = "tool:", "past:", "open:", "back"  # choices on those pages
+SHARE = "share:"  # Share with my guide on a past entry: share:<tool>:<entry>, not tied to a prompt
+SHARE_LATEST = "shr:"  # the tool page's Share button, for its latest entry
+TRY = "try:"  # a reminder's follow-up button (start a try, rate the activity): try:<tool>:<entry>, not tied to a prompt
+FOR_TRY = "_for_try"  # a follow-up's answers: which reminder of the entry it answers
+PLANNED = "_planned"  # how many reminders a tool with a follow-up planned for one entry
+REVIEWS = "staying-well-reviews"  # the group of the reviews planned after the course, cancelled by /stop or a new plan
+COURSE_WEEKS_AFTER_LAST_LESSON = 7  # the course ends a week after the last lesson opens (day 56)
+PACING_BASELINE = ("base_1", "base_2", "base_3")  # the pacing plan's baseline days
 LOG = "log:"  # Done / Not this time on a planned reminder: log:<tool>:<entry>:<done|not>, not tied to a prompt
 TYPED = "typed:"  # an item the patient typed on a pick step, beside the ticked options
 REMINDERS = "reminders"  # the group of a patient's planned reminders, cancelled by /stop
@@ -175,8 +183,8 @@ class ToolsStage(Stage):
         "breathing": BreathingType(),
     }
     commands: ClassVar[Mapping[str, Gate]] = {"tools": Gate.CONSENTED}
-    buttons = frozenset({LOG})
-    outcomes = frozenset({"entry_saved"})
+    buttons = frozenset({LOG, SHARE, TRY})
+    outcomes = frozenset({"entry_saved", "try_logged"})
     menu_choices = frozenset({TOOLS})
 
     def on_command(self, turn: Turn, command: Command) -> None:
@@ -202,6 +210,10 @@ class ToolsStage(Stage):
         text = f"<b>{turn.text(tool.title)}</b>\n" + turn.ui("tool_page", count=count)
         choices = [(turn.ui("tool_start"), OPEN + tool.id)]
         if count:
+            latest = turn.state.entries[tool.id][-1]
+            if not latest.get("_shared"):
+                number = latest.get("_number", str(count))
+                choices.append((turn.ui("tool_share_latest", number=number), SHARE_LATEST + tool.id))
             choices.append((turn.ui("tool_past", count=count), PAST + tool.id))
         choices.append((turn.ui("menu_back"), BACK))
         return text, choices
@@ -218,7 +230,12 @@ class ToolsStage(Stage):
             turn.show_menu(page=f"{TOOLS}/{choice.removeprefix(TOOL)}")
         elif page == f"{TOOLS}/{choice.removeprefix(PAST)}" and choice.startswith(PAST):
             turn.toast(None)
-            turn.send(self.past_entries(turn, turn.content.flows[choice.removeprefix(PAST)]))
+            self.past_entries(turn, turn.content.flows[choice.removeprefix(PAST)])
+        elif page == f"{TOOLS}/{choice.removeprefix(SHARE_LATEST)}" and choice.startswith(SHARE_LATEST):
+            tool_id = choice.removeprefix(SHARE_LATEST)
+            latest = turn.state.entries.get(tool_id, [{}])[-1]
+            if self.share(turn, tool_id, latest.get("_number", "")):
+                turn.show_menu(page=page)
         elif page == f"{TOOLS}/{choice.removeprefix(OPEN)}" and self.is_unlocked(turn, choice.removeprefix(OPEN)):
             tool = turn.content.flows[choice.removeprefix(OPEN)]
             turn.toast(None)
@@ -228,23 +245,54 @@ class ToolsStage(Stage):
         else:
             turn.stale()
 
-    def past_entries(self, turn: Turn, tool: Flow) -> str:
-        parts = []
+    def past_entries(self, turn: Turn, tool: Flow) -> None:
+        """The latest entries, newest first, one message each, with Share with my guide on those not shared."""
         for entry in reversed(turn.state.entries.get(tool.id, [])[-SHOW_ENTRIES:]):
-            header = turn.ui("tool_entry_header", number=entry.get("_number", "?"), date=entry.get("_saved", ""))
-            body = render(tool.summary or "", {**turn.template_context(), "answers": entry})
-            log = entry.get("_log")
-            if log:
-                body += "\n" + turn.ui("log_done" if log == "done" else "log_not")
-            parts.append(f"{header}\n{body}")
-        return "\n\n".join(parts)
+            number = entry.get("_number", "?")
+            button = Button(plain(turn.ui("tool_share")), f"{SHARE}{tool.id}:{number}")
+            share = () if entry.get("_shared") else (button,)
+            turn.actions.append(Send(self.entry_text(turn, tool, entry), share))
+
+    def entry_text(self, turn: Turn, tool: Flow, entry: Mapping[str, str]) -> str:
+        """One past entry as the patient reads it: its number and day, its summary, how the try went."""
+        header = turn.ui("tool_entry_header", number=entry.get("_number", "?"), date=entry.get("_saved", ""))
+        body = self.entry_summary(turn, tool, entry)
+        log = next((v for k, v in reversed(list(entry.items())) if k.startswith("_log")), None)
+        if log:
+            body += "\n" + turn.ui("log_done" if log == "done" else "log_not")
+        return f"{header}\n{body}"
+
+    @staticmethod
+    def entry_summary(turn: Turn, tool: Flow, entry: Mapping[str, str]) -> str:
+        return render(tool.summary or "", {**turn.template_context(), "answers": entry})
+
+    def share(self, turn: Turn, tool_id: str, number: str) -> bool:
+        """Share a saved entry with the guide, once: the coach puts it in their topic as a card.
+        Returns whether it was shared now."""
+        tool = turn.content.flows.get(tool_id)
+        entries = turn.state.entries.get(tool_id, [])
+        entry = next((e for e in entries if e.get("_number") == number), None)
+        if tool is None or tool.kind != "tool" or entry is None:
+            turn.toast("stale_button")
+            return False
+        if entry.get("_shared"):
+            turn.toast("share_already")
+            return False
+        turn.toast(None)
+        shared = {**entry, "_shared": "yes"}
+        updated = [shared if e is entry else e for e in entries]
+        turn.state = replace(turn.state, entries={**turn.state.entries, tool_id: updated})
+        summary = self.entry_summary(turn, tool, entry)
+        turn.actions.append(ShareEntry(tool.id, tool.title, number, entry.get("_saved", ""), summary))
+        return True
 
     # -- which tools are open -------------------------------------------------------------
 
     @staticmethod
     def tools(turn: Turn) -> list[Flow]:
         return sorted(
-            (f for f in turn.content.flows.values() if f.kind == "tool"), key=lambda f: (f.unlocked_by or 0, f.title)
+            (f for f in turn.content.flows.values() if f.kind == "tool" and f.follow_up_of is None),
+            key=lambda f: (f.unlocked_by or 0, f.title),
         )
 
     def unlocked(self, turn: Turn) -> list[Flow]:
@@ -261,6 +309,9 @@ class ToolsStage(Stage):
     # -- an entry, and its reminder -------------------------------------------------------
 
     def on_outcome(self, turn: Turn, flow: Flow, step: EndStep) -> None:
+        if step.outcome == "try_logged":
+            self.try_logged(turn, flow)
+            return
         earlier = turn.state.entries.get(flow.id, [])
         number = int(earlier[-1].get("_number", len(earlier))) + 1 if earlier else 1
         entry = {
@@ -268,10 +319,16 @@ class ToolsStage(Stage):
             "_saved": turn.day(local_date(turn.now, turn.state.timezone)),
             "_number": str(number),
         }
-        recent = [*earlier, entry][-KEEP_ENTRIES:]
+        if flow.progression == "ladder":
+            entry = progressions.start_ladder(entry)
+        elif flow.progression == "pacing":
+            entry = self.plan_pacing(turn, entry)
         turn.actions.append(SaveEntry(flow.id, entry))
         if flow.reminder is not None:
-            self.plan_reminder(turn, flow, entry, number)
+            entry = self.plan_reminder(turn, flow, entry, number)
+        if flow.review is not None:
+            self.plan_reviews(turn, flow, entry)
+        recent = [*earlier, entry][-KEEP_ENTRIES:]
         turn.state = replace(turn.state, entries={**turn.state.entries, flow.id: recent}, picking=())
         turn.show_menu(page=f"{TOOLS}/{flow.id}")
 
@@ -291,32 +348,68 @@ class ToolsStage(Stage):
             moment = moment + timedelta(days=7) if day in WEEKDAYS else local_now + timedelta(minutes=5)
         return moment.astimezone(UTC)
 
-    def plan_reminder(self, turn: Turn, flow: Flow, entry: dict[str, str], number: int) -> None:
+    def plan_reminder(
+        self, turn: Turn, flow: Flow, entry: dict[str, str], number: int, when: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The reminder of a plan, at the day and time the patient chose (`when`: the answers that
+        say so, the entry's own by default). A tool with a follow-up offers it first (start the
+        try, rate the activity), and each reminder of the same entry logs on its own (`_planned`
+        counts them). Returns the entry, counted."""
         spec = flow.reminder
         assert spec is not None
-        at = self.reminder_time(turn, entry.get(spec.day, "today"), entry.get(spec.time, "morning"))
+        chosen = when if when is not None else entry
+        at = self.reminder_time(turn, chosen.get(spec.day, "today"), chosen.get(spec.time, "morning"))
         text = render(spec.text, {**turn.template_context(), "answers": entry})
-        data = f"{LOG}{flow.id}:{number}:"
-        done, not_this_time = plain(turn.ui("log_done")), plain(turn.ui("log_not"))
-        buttons = (Button(done, data + "done"), Button(not_this_time, data + "not"))
+        not_this_time = plain(turn.ui("log_not"))
+        if flow.follow_up is not None:
+            planned = entry.get(PLANNED, "0")
+            attempt = int(planned) + 1 if planned.isdigit() else 1
+            entry = {**entry, PLANNED: str(attempt)}
+            data = f"{LOG}{flow.id}:{number}-{attempt}:"
+            buttons = (
+                Button(plain(flow.follow_up.label), f"{TRY}{flow.id}:{number}-{attempt}"),
+                Button(not_this_time, data + "not"),
+            )
+        else:
+            data = f"{LOG}{flow.id}:{number}:"
+            buttons = (Button(plain(turn.ui("log_done")), data + "done"), Button(not_this_time, data + "not"))
         turn.actions.append(Send(text, buttons, at=at, group=REMINDERS))
         local = at.astimezone(ZoneInfo(turn.state.timezone))
         turn.say("reminder_set", date=turn.day(local.date()), time=f"{local:%H:%M}")
+        return entry
 
     def on_button(self, turn: Turn, data: str, message_id: int | None) -> None:
+        if data.startswith(TRY):
+            self.start_follow_up(turn, data.removeprefix(TRY), message_id)
+            return
+        if data.startswith(SHARE):
+            tool_id, _, number = data.removeprefix(SHARE).partition(":")
+            if self.share(turn, tool_id, number):
+                tool, entries = turn.content.flows[tool_id], turn.state.entries[tool_id]
+                entry = next(e for e in entries if e.get("_number") == number)
+                turn.mark_chosen(message_id, self.entry_text(turn, tool, entry), turn.ui("tool_share"))
+            return
+        self.log(turn, data, message_id)
+
+    def log(self, turn: Turn, data: str, message_id: int | None) -> None:
         """Done / Not this time on a planned reminder: logged once, whenever it is tapped."""
         tool_id, _, rest = data.removeprefix(LOG).partition(":")
         number, _, outcome = rest.partition(":")
+        number, _, attempt = number.partition("-")  # a tool with a follow-up: each reminder of an entry logs once
+        key = f"_log{attempt}" if attempt else "_log"
         tool = turn.content.flows.get(tool_id)
         entries = turn.state.entries.get(tool_id, [])
         entry = next((e for e in entries if e.get("_number") == number), None)
         if tool is None or tool.reminder is None or entry is None or outcome not in ("done", "not"):
             turn.toast("stale_button")
             return
-        if entry.get("_log"):
+        if entry.get(key):
             turn.toast("already_noted")
             return
-        logged = {**entry, "_log": outcome}
+        logged = {**entry, key: outcome}
+        if outcome == "not" and tool.progression == "ladder" and entry.get(progressions.CLIMBED) != "top":
+            logged = self.plan_reminder(turn, tool, logged, int(number), when={tool.reminder.day: "tomorrow",
+                                        tool.reminder.time: entry.get(tool.reminder.time, "morning")})  # fmt: skip
         updated = [logged if e is entry else e for e in entries]
         turn.state = replace(turn.state, entries={**turn.state.entries, tool_id: updated})
         turn.actions.append(SaveAnswer(tool_id, "reminder", f"entry-{number}", outcome))
@@ -326,6 +419,111 @@ class ToolsStage(Stage):
 
     def stopped(self, turn: Turn) -> None:
         turn.actions.append(CancelEdits(REMINDERS))
+        turn.actions.append(CancelEdits(REVIEWS))
+
+    # -- tools that progress (issue 15) ---------------------------------------------------
+
+    def start_follow_up(self, turn: Turn, rest: str, message_id: int | None) -> None:
+        """A reminder's first button: open the tool's follow-up flow for that entry (a try on the
+        ladder starts with the fear before it; a pleasant activity is rated after it)."""
+        tool_id, _, number = rest.partition(":")
+        number, _, attempt = number.partition("-")
+        tool = turn.content.flows.get(tool_id)
+        entry = next((e for e in turn.state.entries.get(tool_id, []) if e.get("_number") == number), None)
+        follow_up = turn.content.flows.get(tool.follow_up.flow) if tool and tool.follow_up else None
+        if tool is None or entry is None or follow_up is None:
+            turn.toast("stale_button")
+            return
+        turn.toast(None)
+        if tool.reminder is not None and message_id is not None:
+            reminder = render(tool.reminder.text, {**turn.template_context(), "answers": entry})
+            turn.mark_chosen(message_id, reminder, plain(tool.follow_up.label if tool.follow_up else ""))
+        seed = {k: v for k, v in entry.items() if not k.startswith("_")}
+        seed[FOLLOW_UP_ANSWER] = number
+        seed[FOR_TRY] = attempt
+        turn.state = replace(turn.state, answers={**turn.state.answers, follow_up.id: seed}, picking=())
+        steps.go(turn, follow_up, follow_up.first)
+
+    def try_logged(self, turn: Turn, flow: Flow) -> None:
+        """The end of a follow-up: record the try on its tool's entry, and plan the next one from it."""
+        answers = turn.state.answers.get(flow.id, {})
+        tool = turn.content.flows.get(flow.follow_up_of or "")
+        entries = turn.state.entries.get(tool.id, []) if tool else []
+        number = answers.get(FOLLOW_UP_ANSWER, "")
+        entry = next((e for e in entries if e.get("_number") == number), None)
+        if tool is None or entry is None:
+            turn.show_menu(page=TOOLS)
+            return
+        own = {k: v for k, v in answers.items() if k not in entry or k == FOLLOW_UP_ANSWER}
+        turn.actions.append(SaveEntry(flow.id, {**own, "_saved": turn.day(local_date(turn.now, turn.state.timezone))}))
+        turn.actions.append(SaveAnswer(tool.id, "reminder", f"entry-{number}", "done"))
+        updated: dict[str, str] = {**entry, f"_log{answers.get(FOR_TRY, '')}": "done"}
+        if tool.progression == "ladder":
+            progress = progressions.record_try(entry, _rating(answers, "fear_before"), _rating(answers, "fear_after"))
+            updated = progress.entry
+            turn.say(progress.advice, rung=updated.get(progressions.RUNG, ""), goal=updated.get("goal", ""))
+        else:
+            for key in ("enjoyment", "mood"):
+                if key in answers:
+                    updated[f"_{key}"] = answers[key]
+        if tool.reminder is not None and tool.progression == "ladder" and updated.get(progressions.CLIMBED) != "top":
+            updated = self.plan_reminder(turn, tool, updated, int(number) if number.isdigit() else 0, when=answers)
+        turn.state = replace(
+            turn.state, entries={**turn.state.entries, tool.id: [updated if e is entry else e for e in entries]}
+        )
+        turn.show_menu(page=f"{TOOLS}/{tool.id}")
+
+    def plan_pacing(self, turn: Turn, entry: dict[str, str]) -> dict[str, str]:
+        """A pacing plan: its quota from the baseline days, and its increases on a schedule, each
+        announced on its day (in the reminders group /stop cancels)."""
+        in_minutes = entry.get("unit", "minutes") == "minutes"
+        start = progressions.quota(progressions.baseline_of(entry, PACING_BASELINE), in_minutes)
+        every = int(entry.get("every", "7")) if entry.get("every", "7").isdigit() else 7
+        first = local_date(turn.now, turn.state.timezone)
+        plan = progressions.schedule(start, first, every, in_minutes)
+        unit = turn.ui("pacing_minutes") if in_minutes else entry.get("unit_name", "")
+        lines = [turn.ui("pacing_step_line", date=turn.day(day), quota=amount, unit=unit) for day, amount in plan]
+        planned = {
+            **entry,
+            progressions.QUOTA: str(start),
+            progressions.STEP_UP: str(progressions.step_up(start, in_minutes)),
+            progressions.STEP_UP_EVERY: str(every),
+            progressions.SCHEDULE: "; ".join(plain(line) for line in lines),
+            "pacing_unit": unit,
+        }
+        hours, _, minutes = turn.full_content.program.times_of_day.get(entry.get("time", "morning"), "09:30").partition(
+            ":"
+        )
+        zone = ZoneInfo(turn.state.timezone)
+        for day, amount in plan:
+            at = datetime.combine(day, time(int(hours), int(minutes)), tzinfo=zone).astimezone(UTC)
+            text = turn.ui("pacing_step_up", task=entry.get("task", ""), quota=amount, unit=unit)
+            turn.actions.append(Send(text, at=at, group=REMINDERS))
+        turn.say("pacing_plan", task=entry.get("task", ""), quota=start, unit=unit, steps=lines)
+        return planned
+
+    def plan_reviews(self, turn: Turn, flow: Flow, entry: dict[str, str]) -> None:
+        """Reviews of the plan once the course is over (a new plan replaces the old one's)."""
+        spec = flow.review
+        assert spec is not None
+        consented = turn.state.consented_at or turn.now
+        last_lesson = max(release.opens_on_day for release in turn.full_content.program.lessons)
+        end = local_date(consented, turn.state.timezone) + timedelta(days=last_lesson + COURSE_WEEKS_AFTER_LAST_LESSON)
+        hours, _, minutes = turn.full_content.program.times_of_day.get(spec.time, "09:30").partition(":")
+        zone = ZoneInfo(turn.state.timezone)
+        turn.actions.append(CancelEdits(REVIEWS))
+        text = render(spec.text, {**turn.template_context(), "answers": entry})
+        first = None
+        for n in range(1, spec.times + 1):
+            at = datetime.combine(
+                end + timedelta(days=spec.every_days * n), time(int(hours), int(minutes)), tzinfo=zone
+            )
+            if at.astimezone(UTC) <= turn.now:
+                continue
+            first = first or at
+            turn.actions.append(Send(text, at=at.astimezone(UTC), group=REVIEWS))
+        if first is not None:
+            turn.say("review_set", date=turn.day(first.date()), every=spec.every_days)
 
     def after(self, turn: Turn, before: PatientState) -> None:
         """Leaving a running breathing exercise any other way (menu, /stop, a command) stops its cues."""
@@ -352,6 +550,11 @@ class ToolsStage(Stage):
         lines = [""]
         for title, entries in used:
             if entries:
-                done = sum(1 for e in entries if e.get("_log") == "done")
+                done = sum(1 for e in entries for k, v in e.items() if k.startswith("_log") and v == "done")
                 lines.append(turn.ui("progress_tool", title=title, count=len(entries), done=done))
         return [ProgressPart(20, tuple(lines))]
+
+
+def _rating(answers: Mapping[str, str], key: str) -> int:
+    value = answers.get(key, "")
+    return int(value) if value.lstrip("-").isdigit() else 0

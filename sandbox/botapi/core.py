@@ -151,6 +151,8 @@ class _Core:
             body.update(message.service)
         elif message.photo is not None:
             body["photo"] = message.photo
+        elif message.document is not None:
+            body["document"] = message.document
             if message.text:
                 body["caption"] = message.text
                 if message.entities:

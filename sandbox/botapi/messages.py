@@ -1,4 +1,4 @@
-"""The Bot API methods that send and edit messages: sendMessage, sendPhoto, copyMessage, editMessage*."""
+"""The Bot API methods that send and edit messages: sendMessage, sendPhoto, sendDocument, copyMessage, editMessage*."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sandbox.botapi.records import Buttons, FakeMessage, _Chat
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # photos uploaded with multipart/form-data
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024  # files a bot may upload
 MAX_CALLBACK_DATA_BYTES = 64
 
 
@@ -66,6 +67,52 @@ class _Messages(_Faults):
             chat=chat.info,
             seq=seq,
             updated_seq=seq,
+        )
+        chat.messages[message.message_id] = message
+        return self._api_message(chat, message)
+
+    async def _send_document(self, params: Params) -> Any:
+        """A file uploaded with multipart/form-data (a file_id or URL is not needed by the coach)."""
+        chat = self._chat(params)
+        document = params.get("document")
+        if isinstance(document, str) and document.startswith("attach://"):
+            document = params.get(document.removeprefix("attach://"))
+        if not isinstance(document, UploadedFile):
+            raise _bad_request("there is no document in the request")
+        if len(document.data) > MAX_DOCUMENT_BYTES:
+            raise TelegramError(413, "Request Entity Too Large")
+        if not document.data:
+            raise _bad_request("file must be non-empty")
+        caption, entities = self._formatted_caption(params)
+        markup = _reply_markup(params.get("reply_markup"))
+        thread_id = params.get("message_thread_id")
+        self._check_rate(chat.id)
+        self._count_send(chat.id)
+        self._file_seq += 1
+        seq = self._next_seq()
+        message = FakeMessage(
+            message_id=self._take_message_id(chat),
+            chat_id=chat.id,
+            text=caption,
+            html=str(params.get("caption") or ""),
+            buttons=_buttons(markup),
+            thread_id=thread_id if isinstance(thread_id, int) else None,
+            date=int(time.time()),
+            parse_mode=params.get("parse_mode"),
+            entities=entities,
+            reply_markup=markup,
+            sender=self.bot_user,
+            chat=chat.info,
+            seq=seq,
+            updated_seq=seq,
+            document={
+                "file_id": f"BQACAgQAAxkDAAI{self._file_seq:06d}",
+                "file_unique_id": f"d{self._file_seq:08d}",
+                "file_name": document.filename or "document",
+                "mime_type": document.content_type or "application/octet-stream",
+                "file_size": len(document.data),
+            },
+            document_data=document.data,
         )
         chat.messages[message.message_id] = message
         return self._api_message(chat, message)

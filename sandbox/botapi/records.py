@@ -44,6 +44,10 @@ class FakeMessage:
     """Global order of the bot's last change to it (sending or editing)."""
     photo_data: bytes | None = field(default=None, repr=False)
     """The image of a photo the bot uploaded (sendPhoto); its caption is `text` (visible) and `html`."""
+    document: Params | None = None
+    """A document message (sendDocument): file_id, file_name, mime_type, file_size; `text` is its caption."""
+    document_data: bytes | None = field(default=None, repr=False)
+    """The file the bot uploaded with sendDocument."""
 
     @property
     def labels(self) -> list[str]:

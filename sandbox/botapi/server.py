@@ -47,6 +47,7 @@ class FakeTelegram(_People, _Messages, _Chats, _Updates):
             ("getWebhookInfo", self._get_webhook_info),
             ("sendMessage", self._send_message),
             ("sendPhoto", self._send_photo),
+            ("sendDocument", self._send_document),
             ("copyMessage", self._copy_message),
             ("editMessageCaption", self._edit_message_caption),
             ("getChat", self._get_chat),
