@@ -22,7 +22,7 @@ from bot.transport import (
     Unavailable,
 )
 from sandbox.botapi import FakeTelegram
-from storage.payloads import Copy, CreateTopic, Edit, EditButtons, Message, Photo, RenameTopic, Where
+from storage.payloads import Copy, CreateTopic, Document, Edit, EditButtons, Message, Photo, RenameTopic, Where
 
 CHAT = 2024
 
@@ -223,3 +223,15 @@ async def test_neither_what_patients_write_nor_the_token_reaches_the_log(
     logged = "\n".join(record.getMessage() for record in caplog.records)
     for secret in ("PRIVATE-WORDS", "PRIVATE-ANSWER", telegram.token):
         assert secret not in logged
+
+
+async def test_a_document_is_uploaded_with_its_name_and_caption(telegram: FakeTelegram, transport: TelegramApi) -> None:
+    pdf = b"%PDF-1.4 a lesson's key points"
+    sent = await transport.deliver(
+        CHAT, Document("lesson-1.pdf", base64.b64encode(pdf).decode(), "Lesson 1: <b>key points</b>")
+    )
+    assert isinstance(sent, Delivered)
+    shown = telegram.user(CHAT).messages[-1]
+    assert shown.document is not None and shown.document["file_name"] == "lesson-1.pdf"
+    assert shown.document_data == pdf
+    assert shown.text == "Lesson 1: key points"

@@ -11,6 +11,7 @@ Only `telegram.Bot` is used, with no `Defaults`: the parse mode is given on ever
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import warnings
@@ -47,7 +48,18 @@ from bot.transport import (
     Transient,
     Unavailable,
 )
-from storage.payloads import Buttons, Copy, CreateTopic, Edit, EditButtons, Message, Payload, Photo, RenameTopic
+from storage.payloads import (
+    Buttons,
+    Copy,
+    CreateTopic,
+    Document,
+    Edit,
+    EditButtons,
+    Message,
+    Payload,
+    Photo,
+    RenameTopic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +191,13 @@ class PtbApi:
                 message_thread_id=payload.where.thread_id,
             )  # fmt: skip
             return Delivered(sent_photo.message_id)
+        if isinstance(payload, Document):  # a file to keep: a lesson's handout
+            sent_document = await bot.send_document(
+                chat_id=chat_id, document=base64.b64decode(payload.data_base64), filename=payload.filename,
+                caption=payload.caption or None, parse_mode=HTML, reply_markup=keyboard(payload.buttons),
+                message_thread_id=payload.where.thread_id,
+            )  # fmt: skip
+            return Delivered(sent_document.message_id)
         if isinstance(payload, CreateTopic):
             topic = await bot.create_forum_topic(chat_id=chat_id, name=payload.name)
             return Delivered(topic.message_thread_id)

@@ -97,7 +97,7 @@ class _Messages(_Faults):
             html=str(params.get("caption") or ""),
             buttons=_buttons(markup),
             thread_id=thread_id if isinstance(thread_id, int) else None,
-            date=int(time.time()),
+            date=int(self.dates()),
             parse_mode=params.get("parse_mode"),
             entities=entities,
             reply_markup=markup,
