@@ -189,6 +189,10 @@ class GuideDesk:
             lessons_done=state.lessons_done, in_progress=in_progress, last_done=last_done,
             scores=results.latest_results(session, patient.id), flags=results.open_flags(session, patient.id),
             unreachable=patient.unreachable_at is not None,
+            enrolment=cards.Enrolled(
+                site=patient.site, eligibility=patient.eligibility, consent_version=patient.consent_version,
+                trial=patient.programme == "trial", arm=patient.arm, contact=patient.emergency_contact,
+            ),
         )  # fmt: skip
 
     def card(self, session: Session, patient: Patient) -> str:
