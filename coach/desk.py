@@ -28,6 +28,7 @@ from dialogs.desk.topics import topic_name
 from storage import outbox, results, staff, tickets, topics
 from storage.alerts import audit
 from storage.database import Database
+from storage.enrolment import contact_of
 from storage.models import Alert, Patient, Ticket
 from storage.outbox import Claimed, Priority
 from storage.patients import load_state
@@ -191,7 +192,7 @@ class GuideDesk:
             unreachable=patient.unreachable_at is not None,
             enrolment=cards.Enrolled(
                 site=patient.site, eligibility=patient.eligibility, consent_version=patient.consent_version,
-                trial=patient.programme == "trial", arm=patient.arm, contact=patient.emergency_contact,
+                trial=patient.programme == "trial", arm=patient.arm, contact=contact_of(patient),
             ),
         )  # fmt: skip
 

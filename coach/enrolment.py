@@ -100,8 +100,7 @@ class Enrolment:
                 store.record_screening(session, patient, now, flow=action.flow, decision=action.decision,
                                        reason=action.reason, answers=action.answers)  # fmt: skip
             elif isinstance(action, SaveContact):
-                patient.emergency_contact = action.text  # for the staff card only; never logged
-                session.add(patient)
+                store.save_contact(session, patient, action.text)  # for the staff card only; never logged
             elif isinstance(action, RecordConsent):
                 store.record_consent(session, patient, now, given=action.given, consent_version=action.consent_version,
                                      content_version=self.content.version)  # fmt: skip

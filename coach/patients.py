@@ -21,8 +21,8 @@ from storage import due as due_events
 from storage import outbox
 from storage.database import Database
 from storage.due import DueNow
-from storage.models import Patient
 from storage.enrolment import Refusal
+from storage.models import Patient
 from storage.patients import Defaults, Person, enrol, find, load_state, save_state
 from storage.payloads import Message
 

@@ -12,8 +12,14 @@ STEP_ID = r"^[a-z0-9][a-z0-9-]*$"
 CHOICE_ID = r"^[a-z0-9_-]+$"
 
 Outcome = Literal[
-    "lesson_complete", "consent_given", "consent_declined", "resource_done", "entry_saved",
-    "eligible", "not_eligible", "referred",  # eligibility screening (flows/eligibility.yaml)
+    "lesson_complete",
+    "consent_given",
+    "consent_declined",
+    "resource_done",
+    "entry_saved",
+    "eligible",
+    "not_eligible",
+    "referred",  # eligibility screening (flows/eligibility.yaml)
 ]
 
 
@@ -205,7 +211,9 @@ class Flow(Strict):
         if self.kind == "tool" and (self.unlocked_by is None or self.summary is None):
             raise ValueError("a tool needs `unlocked_by` (a lesson number) and a `summary`")
         if self.kind == "onboarding" and self.version is None:
-            raise ValueError("the onboarding flow holds the consent text: give it a `version` (recorded with each consent)")
+            raise ValueError(
+                "the onboarding flow holds the consent text: give it a `version` (recorded with each consent)"
+            )
         return self
 
     @property

@@ -265,8 +265,22 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_invite_created": frozenset({"uses", "expires", "site", "link"}),
     "staff_invite_no_username": frozenset(),
     "staff_enrolment_line": frozenset({"site", "eligibility", "consent_version", "arm", "trial"}),
-    "staff_enrolment": frozenset({"invited", "joined", "screened", "eligible", "not_eligible", "referred",
-                                  "consented", "declined", "allocated", "course", "waitlist", "arms"}),
+    "staff_enrolment": frozenset(
+        {
+            "invited",
+            "joined",
+            "screened",
+            "eligible",
+            "not_eligible",
+            "referred",
+            "consented",
+            "declined",
+            "allocated",
+            "course",
+            "waitlist",
+            "arms",
+        }
+    ),
     "staff_enrolment_arm": frozenset({"arm", "counts"}),
 }
 

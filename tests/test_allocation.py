@@ -75,5 +75,5 @@ def test_designs_that_cannot_keep_the_ratio_are_refused() -> None:
     with pytest.raises(ValueError, match="ratio"):
         Design.parse("one to one", "4")
     assert Design.parse("2:1", "3, 6") == Design((2, 1), (3, 6))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="start at 0"):
         allocate("s", "all", -1, Design())

@@ -48,7 +48,9 @@ def test_every_outcome_flow_kind_and_step_type_of_the_content_has_an_owner() -> 
 
 def test_every_due_kind_has_an_owner() -> None:
     owned = Router(STAGES).due_kinds
-    assert due.KINDS | {"questionnaire", "questionnaire_overdue", "allocated"} == set(owned)  # allocated: from the coach
+    assert due.KINDS | {"questionnaire", "questionnaire_overdue", "allocated"} == set(
+        owned
+    )  # allocated: from the coach
 
 
 def test_two_stages_claiming_one_command_are_refused() -> None:

@@ -19,7 +19,18 @@ MAY: dict[str, tuple[str, ...]] = {
     "invite": (COORDINATOR,),
     "enrolment": (COORDINATOR, GUIDE),
 }
-COMMANDS = ("queue", "patient", "checkin", "note", "done", "report", "invite", "enrolment", "staff")  # the desk's commands, menu order
+# the desk's commands, menu order
+COMMANDS = (
+    "queue",
+    "patient",
+    "checkin",
+    "note",
+    "done",
+    "report",
+    "invite",
+    "enrolment",
+    "staff",
+)  # the desk's commands, menu order
 
 
 def may(role: str | None, action: str) -> bool:
