@@ -63,9 +63,12 @@ K = TypeVar("K")
 NOT_TAKING_PART = (Status.NEW, Status.STOPPED, Status.DECLINED, Status.NOT_ELIGIBLE)
 
 
-def paused(turn: Turn) -> str:
-    """The interface text for someone not taking part: on a break, or screened out."""
-    return "screened_out" if turn.state.status == Status.NOT_ELIGIBLE else "paused"
+def say_paused(turn: Turn) -> None:
+    """What someone not taking part is told: they are on a break, or the course is not for them."""
+    if turn.state.status == Status.NOT_ELIGIBLE:
+        turn.say("screened_out", **turn.crisis_context())
+    else:
+        turn.say("paused")
 
 
 def _index(claims: str, keys: Iterable[tuple[Stage, K]]) -> dict[K, Stage]:
@@ -189,7 +192,7 @@ class Router:
         if gate is Gate.STARTED:
             return True
         if status in NOT_TAKING_PART:
-            turn.say(paused(turn))
+            say_paused(turn)
             return False
         if gate is Gate.TAKING_PART or turn.state.consented:
             return True
@@ -208,7 +211,7 @@ class Router:
             if state.status == Status.NEW:
                 self.start(turn)
             else:
-                turn.say(paused(turn))
+                say_paused(turn)
             return
         press = callbacks.decode(event.data)
         if press is None or press.prompt > state.prompt:
@@ -245,7 +248,7 @@ class Router:
             overlay.overlay_text(turn, text, message_id)  # heard whatever the status (a note for the guide)
             return
         if turn.state.status in NOT_TAKING_PART:
-            turn.say(paused(turn))
+            say_paused(turn)
             return
         if self.place_text(turn, text, message_id):
             return
