@@ -143,7 +143,9 @@ async def test_invite_screening_consent_baseline_allocation_then_lesson_one_or_t
             await baseline(user, telegram)
 
         assert any("place on the course <b>now</b>" in m.html or "course now" in m.text for m in anna.messages)
-        assert any("start lesson 1" in text.lower() for row in last(anna).buttons for text, _ in row), "lesson 1 is open"
+        assert any("start lesson 1" in text.lower() for row in last(anna).buttons for text, _ in row), (
+            "lesson 1 is open"
+        )
         assert any("waiting list" in m.text for m in ben.messages[-3:])
         ben_menu = [text for row in last(ben).buttons for text, _ in row]
         assert not any("lesson" in text.lower() or "reading" in text.lower() for text in ben_menu), "no course yet"
