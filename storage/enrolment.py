@@ -222,6 +222,16 @@ def verify_allocations(session: Session) -> list[str]:
     return wrong
 
 
+# -- exports ------------------------------------------------------------------------------
+
+EXPORT_FIELDS = ("site", "programme", "arm", "eligibility", "consent_version", "content_version")
+
+
+def export_fields(patient: Patient) -> dict[str, str | None]:
+    """The enrolment columns every export carries for a patient (the consent and content versions among them)."""
+    return {name: getattr(patient, name) for name in EXPORT_FIELDS}
+
+
 # -- counts ----------------------------------------------------------------------------------
 
 
