@@ -67,7 +67,23 @@ def check_loaded(loaded: LoadedContent) -> list[Problem]:
     problems.extend(_check_schedule(loaded))
     if not any(f.kind == "onboarding" for f in default.content.flows.values()):
         problems.append(Problem(_folder(default) / "flows", 1, "no onboarding flow"))
+    for locale in loaded.locales.values():
+        problems.extend(_check_screenings(locale))
     return problems
+
+
+def _check_screenings(locale: LoadedLocale) -> Iterator[Problem]:
+    """Eligibility flows: one for everyone (no `site`) at most, and one per site."""
+    seen: dict[str | None, str] = {}
+    for flow in locale.content.flows.values():
+        if flow.kind != "eligibility":
+            continue
+        if flow.site in seen:
+            whose = f"site {flow.site!r}" if flow.site else "everyone (no `site`)"
+            source = locale.sources[flow.id]
+            yield Problem(source.path, source.line_of(("site",)) if flow.site else 1,
+                          f"two eligibility flows for {whose}: {seen[flow.site]} and {flow.id}")  # fmt: skip
+        seen.setdefault(flow.site, flow.id)
 
 
 def _folder(locale: LoadedLocale) -> Path:
