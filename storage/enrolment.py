@@ -140,8 +140,7 @@ def record_screening(
     session.add(row)
     patient.eligibility = decision
     session.add(patient)
-    audit(session, now, "coach", "screened", patient.id, decision=decision, reason=reason)
-    return row
+    return row  # the screening row is the record (its own time); no audit row beside it
 
 
 def record_consent(
@@ -158,9 +157,7 @@ def record_consent(
         patient.consent_version = consent_version
         patient.content_version = content_version
         session.add(patient)
-    audit(session, now, "coach", "consent", patient.id, decision=decision, consent_version=consent_version,
-          content_version=content_version)  # fmt: skip
-    return row
+    return row  # consent_record is the record of every decision; no audit row beside it
 
 
 # -- the trial --------------------------------------------------------------------------------

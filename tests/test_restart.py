@@ -39,6 +39,8 @@ def coach_process(telegram: FakeTelegram, workdir: Path, database_url: str) -> I
         "TELEGRAM_API_BASE_URL": telegram.base_url,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "INFO",
+        "ENROLMENT": "open",  # a plain /start, as the course's own tests do
+        "ELIGIBILITY_SCREENING": "false",
     }
     log = (workdir / "coach.log").open("ab")
     process = subprocess.Popen(
