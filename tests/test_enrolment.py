@@ -251,3 +251,13 @@ def test_the_course_arm_starts_its_lessons_at_allocation(content: Content) -> No
     patient.do(Due("allocated", "course"))
     assert (patient.state.arm, patient.state.course_from) == ("course", allocated)
     assert any("start lesson 1" in label.lower() for label in patient.labels())
+
+
+def test_strata_are_the_factors_the_clinic_chose(content: Content) -> None:
+    from coach.enrolment import Enrolment, Policy
+
+    action = Allocate("north", "moderate")
+    assert Enrolment(content, Policy(programme="trial")).stratum(action) == "all"
+    assert Enrolment(content, Policy(stratify=("site",))).stratum(action) == "site=north"
+    assert Enrolment(content, Policy(stratify=("site", "phq9"))).stratum(action) == "site=north|phq9=moderate"
+    assert Enrolment(content, Policy(stratify=("phq9",))).stratum(Allocate(None, None)) == "phq9=none"
