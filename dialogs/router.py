@@ -51,6 +51,7 @@ from dialogs.stages.lessons import LessonsStage
 from dialogs.stages.menu import MenuStage
 from dialogs.stages.onboarding import OnboardingStage
 from dialogs.stages.questionnaires import QuestionnairesStage
+from dialogs.stages.safety_check import SafetyCheckStage
 from dialogs.stages.timetable import TimetableStage
 from dialogs.stages.tools import ToolsStage
 from dialogs.state import MENU, MENU_STEP, PatientState, Status
@@ -354,5 +355,6 @@ STAGES: list[Stage] = [
     GuideStage(),
     MenuStage(),
     TimetableStage(),
+    SafetyCheckStage(),
 ]
 ROUTER = Router(STAGES)

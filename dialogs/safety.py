@@ -7,9 +7,11 @@ from __future__ import annotations
 from content.render import shortened
 from content.risk_language import Finding, reader_of, weightier
 from content.schema import Content
-from dialogs.actions import RaiseAlert, Send
+from dialogs.actions import AskedAboutRisk, RaiseAlert, Send
 from dialogs.events import Command, Edited, Event, NotText, Start, Text
 from dialogs.turn import Turn
+
+ASK, PAUSE = "safety_ask", "safety_pause"  # the overlays of dialogs/stages/safety_check.py
 
 
 def read_risk(text: str, content: Content, locale: str | None) -> Finding | None:
@@ -48,6 +50,14 @@ def watch_for_crisis(turn: Turn, event: Event) -> None:
     if finding.tier == "urgent":
         turn.actions.append(Send(turn.ui("safety_message", **turn.crisis_context()), urgent=True))
         turn.actions.append(RaiseAlert("urgent", f"risk language ({finding.family}) at {place}", shortened(text, 1000)))
+        if not isinstance(event, Edited):  # an edit of an old message changes nothing in the conversation
+            turn.risk_hold = (PAUSE, len(turn.actions))
+    elif finding.tier == "ask":
+        if turn.state.overlay == PAUSE:
+            return  # clear risk was just handled; the patient is already choosing what comes next
+        turn.actions.append(AskedAboutRisk(f"ambiguous words ({finding.family}) at {place}", shortened(text, 1000)))
+        if not isinstance(event, Edited):
+            turn.risk_hold = (ASK, len(turn.actions))
     elif finding.tier == "mention":
         turn.actions.append(
             RaiseAlert("review", f"someone else's risk ({finding.family}) at {place}", shortened(text, 1000))

@@ -141,6 +141,8 @@ def test_crisis_words_anywhere_raise_the_alarm(content: Content) -> None:
     patient.type("i want to end my life")  # free text where a button is expected
     assert alerts(patient)
     assert (patient.state.flow, patient.state.step) == (before.flow, before.step)
+    assert patient.state.overlay == "safety_pause", "the onboarding waits for the patient's choice"
+    patient.press("Carry on with the course")
     patient.press("I have a question")
     patient.type("Is it normal to think about suicide?")  # a question for the guide
     assert alerts(patient)
