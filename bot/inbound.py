@@ -18,7 +18,14 @@ from dialogs.events import Command, Event, NotText, Press, Text, parse_command
 from storage.patients import Person
 
 MEDIA = ("photo", "voice", "audio", "document", "video", "video_note", "sticker", "animation")
-STAFF_TAPS = ("ack:", "reviewed:", "done:", "bc:")  # button data only the staff chat's buttons carry
+STAFF_TAPS = (
+    "ack:",
+    "outcome:",
+    "protocol:",
+    "reviewed:",
+    "done:",
+    "bc:",
+)  # button data only the staff chat's buttons carry
 
 
 class Unreadable(ValueError):

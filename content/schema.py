@@ -496,10 +496,31 @@ class CrisisDirectory(Strict):
         return self.countries.get((code or "other").lower(), self.countries["other"])
 
 
-class SafetyPhrases(Strict):
-    """Crisis language to watch for in everything a patient writes."""
+class PhraseFamily(Strict):
+    """Phrases that say one kind of thing ("intent", "method", "burden" ...), and what it calls for:
+    `urgent` (clear risk: the safety message and an urgent alert), `ask` (ambiguous: the patient is
+    asked), `mention` (someone else's risk: the guides review it)."""
 
+    tier: Literal["urgent", "ask", "mention"]
+    about: str = ""  # for the clinicians who keep the list
     phrases: tuple[str, ...] = Field(min_length=1)
+
+
+class SafetyPhrases(Strict):
+    """Risk language to watch for in everything a patient writes (content/risk_language.py reads it)."""
+
+    language: str = Field(min_length=2, max_length=8)  # the language of the lemmas (simplemma), e.g. en, ru
+    families: dict[str, PhraseFamily] = Field(min_length=1)
+    not_risk: tuple[str, ...] = ()  # idioms that look like risk and are not ("this pain is killing me")
+    negations: tuple[str, ...] = ()  # right before a phrase, they undo it ("I don't want to die")
+    fillers: tuple[str, ...] = ()  # words a negation may have between it and the phrase ("really")
+    first_person: tuple[str, ...] = ()
+    third_person: tuple[str, ...] = ()  # the nearest of these before a phrase makes it someone else's
+    clause_breaks: tuple[str, ...] = ()  # words that begin a new clause ("but")
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return tuple(p for family in self.families.values() for p in family.phrases)
 
 
 class LocaleContent(Strict):
@@ -595,6 +616,13 @@ class Content(Strict):
     locales: dict[str, LocaleContent]
     program: Program
     version: str = "unversioned"  # the course content's version: a hash of its files (recorded with consent)
+    # every language's risk phrases: the courses' own, and folders that hold only a safety.yaml
+    phrase_sets: dict[str, SafetyPhrases] = Field(default_factory=dict)
+
+    def safety_sets(self, locale: str | None) -> list[SafetyPhrases]:
+        """The phrase sets to read a patient's words with: their course's first, then every other."""
+        first = self.for_locale(locale).safety
+        return [first, *(s for s in self.phrase_sets.values() if s is not first)]
 
     def for_locale(self, locale: str | None) -> LocaleContent:
         return self.locales.get(locale or self.default_locale) or self.locales[self.default_locale]

@@ -184,8 +184,27 @@ class Allocate:
     phq9_band: str | None
 
 
+@dataclass(frozen=True)
+class AskedAboutRisk:
+    """The patient was asked the safety question about what they wrote; the coach keeps it, and
+    raises a review alert if it is left unanswered for an hour."""
+
+    reason: str
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class AnsweredAboutRisk:
+    """The answer to the safety question: the coach raises the alert it calls for (yes and unsure:
+    urgent; no: review), with what the patient had written."""
+
+    answer: str  # yes | no | unsure
+
+
 Action = (
     Send
+    | AskedAboutRisk
+    | AnsweredAboutRisk
     | Edit
     | Toast
     | SaveAnswer

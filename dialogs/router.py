@@ -52,6 +52,7 @@ from dialogs.stages.lessons import LessonsStage
 from dialogs.stages.menu import MenuStage
 from dialogs.stages.onboarding import OnboardingStage
 from dialogs.stages.questionnaires import QuestionnairesStage
+from dialogs.stages.safety_check import SafetyCheckStage
 from dialogs.stages.timetable import TimetableStage
 from dialogs.stages.tools import ToolsStage
 from dialogs.stages.trial import TrialStage
@@ -366,5 +367,6 @@ STAGES: list[Stage] = [
     MenuStage(),
     TimetableStage(),
     TrialStage(),
+    SafetyCheckStage(),
 ]
 ROUTER = Router(STAGES)

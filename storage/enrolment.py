@@ -3,7 +3,6 @@ trial's seed and its allocations (each written once, audited), and the counts by
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections import Counter
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from dialogs.allocation import Design, allocate
 from storage.alerts import audit
 from storage.models import Allocation, ConsentRecord, Invitation, Patient, Screening, TrialSeed
 
-log = logging.getLogger(__name__)
 TRIAL = "trial"
 CODE_BYTES = 12  # 96 random bits: token_urlsafe gives 16 characters, within Telegram's 64 for /start
 
@@ -102,30 +100,15 @@ def use_invitation(session: Session, code: str, now: datetime) -> Invitation | R
 
 # -- screening and consent -----------------------------------------------------------------
 
-# The GP or emergency contact lives in `patient.emergency_contact` (the safety branch's migration
-# 0007 adds the column). Until both are merged the column may be missing: then it is not stored,
-# and an error (without the contact's words) says why.
-CONTACT_COLUMN = "emergency_contact"
 
-
-def has_contact_column() -> bool:
-    return CONTACT_COLUMN in Patient.model_fields
-
-
-def save_contact(session: Session, patient: Patient, text: str) -> bool:
-    """Keep the contact on the patient's record, for the staff card only; never logged."""
-    if not has_contact_column():
-        log.error("the emergency contact of %s was not stored: patient.%s is missing (migration 0007)",
-                  patient.code, CONTACT_COLUMN)  # fmt: skip
-        return False
-    setattr(patient, CONTACT_COLUMN, text)
+def save_contact(session: Session, patient: Patient, text: str) -> None:
+    """Keep the GP or emergency contact on the patient's record, for the staff card only; never logged."""
+    patient.emergency_contact = text
     session.add(patient)
-    return True
 
 
 def contact_of(patient: Patient) -> str | None:
-    value = getattr(patient, CONTACT_COLUMN, None)
-    return str(value) if value else None
+    return patient.emergency_contact or None
 
 
 def record_screening(

@@ -34,6 +34,9 @@ class Patient(SQLModel, table=True):
     eligibility: str | None = Field(default=None, max_length=16)  # pending|eligible|not_eligible|referred
     consent_version: str | None = Field(default=None, max_length=64)
     content_version: str | None = Field(default=None, max_length=64)  # the course content's hash at consent
+    emergency_contact: str | None = Field(
+        default=None, sa_column=Column(Text, nullable=True)
+    )  # or GP; enrolment fills it
 
 
 class DialogState(SQLModel, table=True):
@@ -112,6 +115,26 @@ class Alert(SQLModel, table=True):
     last_raised_at: datetime = Field(sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     acknowledged_by: int | None = Field(default=None, sa_type=BigInteger)  # staff Telegram id
+    # closed with an outcome (contacted_safe | urgent_care | false_alarm) and a note; raised again until then
+    outcome: str | None = Field(default=None, max_length=32)
+    outcome_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    closed_by: int | None = Field(default=None, sa_type=BigInteger)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class RiskQuestion(SQLModel, table=True):
+    """The safety question asked after ambiguous words; unanswered for an hour, a review alert."""
+
+    __tablename__ = "risk_question"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    reason: str = Field(max_length=300)
+    excerpt: str = Field(default="", sa_column=Column(Text, nullable=False))
+    asked_at: datetime = Field(sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, max_length=16)  # yes | no | unsure
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditEvent(SQLModel, table=True):

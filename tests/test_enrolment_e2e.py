@@ -190,13 +190,12 @@ async def test_invite_screening_consent_baseline_allocation_then_lesson_one_or_t
     invitation = rows(database_url, Invitation)[0]
     assert (invitation.uses, invitation.max_uses, invitation.site) == (2, 2, "north")
 
-    # The contact: on the patient's record (once the safety branch's column is there), and nowhere else.
+    # The contact: on the patient's record (patient.emergency_contact), and nowhere else.
     answers = [a.value for a in rows(database_url, Answer)]
     states = [str(s.data) for s in rows(database_url, DialogState)]
     assert not any(CONTACT in value for value in answers + states + [str(s.answers) for s in screenings])
     assert CONTACT not in caplog.text and "Quentin" not in caplog.text
-    if store.has_contact_column():
-        assert [store.contact_of(p) for p in patients] == [CONTACT, CONTACT]
+    assert [p.emergency_contact for p in patients] == [CONTACT, CONTACT]
 
 
 async def test_expired_revoked_used_up_forged_and_missing_codes_are_each_answered_kindly_and_store_no_one(

@@ -1,7 +1,7 @@
 """enrolment: invitations, screening, consent records, trial seed and allocations
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 02:59:59.293052
 """
 
@@ -15,7 +15,7 @@ import storage.types
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'  # chained after the safety branch's 0007 (merged into this branch)
 branch_labels = None
 depends_on = None
 
