@@ -20,7 +20,7 @@ from bot.inbound import (
     StaffMessage,
     StaffTap,
 )
-from coach.alerts import ACK, REVIEWED
+from coach.alerts import ACK, OUTCOME, PROTOCOL, REVIEWED
 from coach.desk import DONE
 from coach.services import Services
 from dialogs.desk.roles import MAY
@@ -86,6 +86,10 @@ class Routes:
         item = tap.data.partition(":")[2]
         if tap.data.startswith(ACK) and item.isdigit():
             return services.alerts.acknowledge(update_id, int(item), tap.user_id, tap.name, tap.message_id)
+        if tap.data.startswith(OUTCOME):
+            return services.alerts.close(update_id, tap.data, tap.user_id, tap.name, tap.message_id)
+        if tap.data.startswith(PROTOCOL):
+            return services.alerts.protocol(update_id, tap.user_id)
         if tap.data.startswith(REVIEWED) and item.isdigit():
             return services.alerts.review_flag(update_id, int(item), tap.user_id, tap.name, tap.message_id)
         if tap.data.startswith(DONE) and item.isdigit() and services.desk is not None:

@@ -17,6 +17,8 @@ from content.render import plain
 from content.schema import Content
 from dialogs.actions import (
     Action,
+    AnsweredAboutRisk,
+    AskedAboutRisk,
     CancelEdits,
     Edit,
     FlagForReview,
@@ -112,6 +114,10 @@ class Effects:
                 alert = self.alerts.raise_alert(session, patient, action, now)
                 if self.desk is not None:
                     self.desk.alert_in_topic(session, patient, alert)
+            elif isinstance(action, AskedAboutRisk):
+                self.alerts.asked(session, patient, action, now)
+            elif isinstance(action, AnsweredAboutRisk):
+                self.alerts.answered(session, patient, action, now)
             elif isinstance(action, RelayToGuide):
                 self._relay_to_guide(session, patient, action, now)
             elif isinstance(action, ShareEntry):

@@ -14,14 +14,14 @@ In the staff chat, what someone not on the staff list does is refused by role
 
 from __future__ import annotations
 
-from coach.alerts import ACK, REVIEWED
+from coach.alerts import ACK, OUTCOME, PROTOCOL, REVIEWED
 from coach.desk import DONE
 from content.buttons import decode
 from dialogs.desk.roles import MAY
 from dialogs.events import Command, Event, Press
 
 BROADCAST = "bc:"  # button data of a broadcast preview's Send and Cancel: bc:<send|cancel>:<id>
-STAFF_BUTTONS = (ACK, REVIEWED, DONE, BROADCAST)  # data only the staff chat's buttons carry
+STAFF_BUTTONS = (ACK, OUTCOME, PROTOCOL, REVIEWED, DONE, BROADCAST)  # data only the staff chat's buttons carry
 STAFF_COMMANDS = frozenset(name for name in MAY if name != "reply")  # /broadcast, /staff, /patient ...
 
 TAP_REFUSED = "tap_refused"  # audit action: a forged tap from a private chat

@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
 
-from content import telegram_html
+from content import risk_language, telegram_html
 from content.buttons import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
 from content.calendar import MONTHS, WEEKDAYS
 from content.loader import ContentError, LoadedContent, LoadedLocale, Problem, SourceFile, load_sources
@@ -24,6 +24,7 @@ from content.schema import (
     Questionnaire,
     QuestionStep,
     QuizStep,
+    SafetyPhrases,
     ScaleStep,
     Step,
 )
@@ -63,11 +64,29 @@ def check_loaded(loaded: LoadedContent) -> list[Problem]:
             problems.extend(_check_questionnaire(locale, questionnaire))
         if locale is not default:
             problems.extend(_check_translation(default, locale))
+    for language, source in loaded.phrase_sources.items():
+        problems.extend(_check_phrases(source, loaded.content.phrase_sets[language]))
     problems.extend(_check_program(loaded))
     problems.extend(_check_schedule(loaded))
     if not any(f.kind == "onboarding" for f in default.content.flows.values()):
         problems.append(Problem(_folder(default) / "flows", 1, "no onboarding flow"))
+    for locale in loaded.locales.values():
+        problems.extend(_check_screenings(locale))
     return problems
+
+
+def _check_screenings(locale: LoadedLocale) -> Iterator[Problem]:
+    """Eligibility flows: one for everyone (no `site`) at most, and one per site."""
+    seen: dict[str | None, str] = {}
+    for flow in locale.content.flows.values():
+        if flow.kind != "eligibility":
+            continue
+        if flow.site in seen:
+            whose = f"site {flow.site!r}" if flow.site else "everyone (no `site`)"
+            source = locale.sources[flow.id]
+            yield Problem(source.path, source.line_of(("site",)) if flow.site else 1,
+                          f"two eligibility flows for {whose}: {seen[flow.site]} and {flow.id}")  # fmt: skip
+        seen.setdefault(flow.site, flow.id)
 
 
 def _folder(locale: LoadedLocale) -> Path:
@@ -430,6 +449,7 @@ def _sample_flow_context(locale: LoadedLocale, saved: set[str]) -> dict[str, Any
         "crisis_contacts": longest.contacts,
         "country_name": longest.name,
         "code": "P-99999",
+        "trial": False,
     }
 
 
@@ -529,3 +549,41 @@ def _check_translation(default: LoadedLocale, other: LoadedLocale) -> Iterator[P
         elif [i.id for i in translation.items] != [i.id for i in questionnaire.items]:
             path = other.questionnaire_sources[questionnaire_id].path
             yield Problem(path, 1, f"the items of {questionnaire_id} differ from the {default.content.locale} ones")
+
+
+def _check_phrases(source: SourceFile, phrases: SafetyPhrases) -> Iterator[Problem]:
+    """Every risk phrase is well formed and can match: written plainly, it is found, at its tier or a
+    weightier one (not swallowed by an idiom, a negation, or a word that folds into something else)."""
+    if not risk_language.language_known(phrases.language):
+        yield Problem(source.path, source.line_of(("language",)), f"no lemmas for language {phrases.language!r}")
+        return
+    lists = {"not_risk": phrases.not_risk, "negations": phrases.negations}
+    for key, patterns in lists.items():
+        for index, pattern in enumerate(patterns):
+            try:
+                risk_language.parse(pattern)
+            except risk_language.PhraseError as error:
+                yield Problem(source.path, source.line_of((key, index)), f"{pattern!r}: {error}")
+    for name, family in phrases.families.items():
+        for index, pattern in enumerate(family.phrases):
+            try:
+                risk_language.parse(pattern)
+            except risk_language.PhraseError as error:
+                yield Problem(
+                    source.path, source.line_of(("families", name, "phrases", index)), f"{pattern!r}: {error}"
+                )
+    try:
+        reader = risk_language.reader_of(phrases)
+    except risk_language.PhraseError:
+        return  # reported above
+    for name, family in phrases.families.items():
+        for index, (text, phrase) in enumerate(reader.families_by_name[name].phrases):
+            sample = " ".join(risk_language.examples(phrase)[0])
+            found = reader.read(sample)
+            if found is None or risk_language.TIERS.index(found.tier) > risk_language.TIERS.index(family.tier):
+                yield Problem(
+                    source.path,
+                    source.line_of(("families", name, "phrases", index)),
+                    f"{text!r} can never match as {family.tier!r}: written plainly ({sample!r}) it reads as "
+                    f"{found.tier if found else 'nothing'} (an idiom, a negation or the third person takes it)",
+                )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,7 @@ class LoadedContent:
     content: Content
     locales: dict[str, LoadedLocale]
     program_source: SourceFile
+    phrase_sources: dict[str, SourceFile] = field(default_factory=dict)  # language -> its safety.yaml
 
 
 def _load_locale(folder: Path, problems: list[Problem]) -> LoadedLocale | None:
@@ -227,21 +229,47 @@ def _load_program(root: Path, problems: list[Problem]) -> tuple[Program, SourceF
     return None
 
 
+def content_version(root: Path) -> str:
+    """The version of the course content: a hash of every YAML file's name and bytes, so any edit a
+    clinician makes gives a new version (recorded with each consent and in every export)."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.yaml")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
 def load_sources(root: Path, default_locale: str) -> tuple[LoadedContent | None, list[Problem]]:
     """Load every locale under `root`; return what loaded and the problems found on the way."""
     problems: list[Problem] = []
     locales: dict[str, LoadedLocale] = {}
     program = _load_program(root, problems)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    phrase_only = [f for f in folders if not (f / "ui.yaml").exists() and (f / "safety.yaml").exists()]
+    folders = [f for f in folders if f not in phrase_only]
     for folder in folders:
         loaded = _load_locale(folder, problems)
         if loaded is not None:
             locales[folder.name] = loaded
+    phrase_sets = {name: loaded.content.safety for name, loaded in locales.items()}
+    phrase_sources = {name: loaded.sources["safety"] for name, loaded in locales.items() if "safety" in loaded.sources}
+    for folder in phrase_only:  # a language whose risk phrases are kept without a course (yet)
+        try:
+            source = read_yaml(folder / "safety.yaml")
+            phrase_sets[folder.name] = SafetyPhrases.model_validate(source.data)
+            phrase_sources[folder.name] = source
+        except ContentError as error:
+            problems.extend(error.problems)
+        except ValidationError as error:
+            problems.extend(_validation_problems(source, error))
     if default_locale not in {f.name for f in folders}:
         problems.append(Problem(root / default_locale, 1, f"no content for the default language {default_locale!r}"))
     if default_locale not in locales or program is None:
         return None, problems
     content = Content(
-        default_locale=default_locale, locales={k: v.content for k, v in locales.items()}, program=program[0]
+        default_locale=default_locale,
+        locales={k: v.content for k, v in locales.items()},
+        program=program[0],
+        phrase_sets=phrase_sets,
+        version=content_version(root),
     )
-    return LoadedContent(content, locales, program[1]), problems
+    return LoadedContent(content, locales, program[1], phrase_sources), problems

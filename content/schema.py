@@ -11,7 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 STEP_ID = r"^[a-z0-9][a-z0-9-]*$"
 CHOICE_ID = r"^[a-z0-9_-]+$"
 
-Outcome = Literal["lesson_complete", "consent_given", "consent_declined", "resource_done", "entry_saved", "try_logged"]
+Outcome = Literal[
+    "lesson_complete",
+    "consent_given",
+    "consent_declined",
+    "resource_done",
+    "entry_saved",
+    "eligible",
+    "not_eligible",
+    "referred",  # eligibility screening (flows/eligibility.yaml)
+    "try_logged",
+]
 
 
 class Strict(BaseModel):
@@ -152,10 +162,23 @@ class EndStep(Strict):
     id: str = Field(pattern=STEP_ID)
     text: str = Field(min_length=1)
     outcome: Outcome
+    # An urgent alert for the guides, with this reason; the end text then goes ahead of everything.
+    alert: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ContactStep(Strict):
+    """Eligibility: the patient's GP or emergency contact, typed; kept on the patient's record for
+    staff only (never in answers, logs or the conversation's state)."""
+
+    type: Literal["contact"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    reply: str | None = None
+    next: str | None = None
 
 
 Step = Annotated[
-    MessageStep | QuestionStep | ChoiceStep | QuizStep | ScaleStep | PickStep | BreathingStep | EndStep,
+    MessageStep | QuestionStep | ChoiceStep | QuizStep | ScaleStep | PickStep | BreathingStep | ContactStep | EndStep,
     Field(discriminator="type"),
 ]
 
@@ -207,8 +230,10 @@ class Flow(Strict):
     """A graph of steps the patient walks through: onboarding or a lesson."""
 
     id: str = Field(pattern=STEP_ID)
-    kind: Literal["lesson", "onboarding", "resource", "tool"]
+    kind: Literal["lesson", "onboarding", "resource", "tool", "eligibility"]
     number: int | None = Field(default=None, ge=1)
+    version: str | None = Field(default=None, min_length=1, max_length=64)  # onboarding: the consent text's version
+    site: str | None = Field(default=None, min_length=1, max_length=64)  # eligibility: the site it is for (none: all)
     title: str = Field(min_length=1)
     unlocked_by: int | None = Field(default=None, ge=1)  # tools: the lesson that unlocks it
     summary: str | None = None  # tools: how one saved entry reads, from its `answers`
@@ -230,6 +255,10 @@ class Flow(Strict):
             raise ValueError("a lesson needs a `number`")
         if self.kind == "tool" and (self.unlocked_by is None or self.summary is None):
             raise ValueError("a tool needs `unlocked_by` (a lesson number) and a `summary`")
+        if self.kind == "onboarding" and self.version is None:
+            raise ValueError(
+                "the onboarding flow holds the consent text: give it a `version` (recorded with each consent)"
+            )
         return self
 
     @property
@@ -522,10 +551,31 @@ class CrisisDirectory(Strict):
         return self.countries.get((code or "other").lower(), self.countries["other"])
 
 
-class SafetyPhrases(Strict):
-    """Crisis language to watch for in everything a patient writes."""
+class PhraseFamily(Strict):
+    """Phrases that say one kind of thing ("intent", "method", "burden" ...), and what it calls for:
+    `urgent` (clear risk: the safety message and an urgent alert), `ask` (ambiguous: the patient is
+    asked), `mention` (someone else's risk: the guides review it)."""
 
+    tier: Literal["urgent", "ask", "mention"]
+    about: str = ""  # for the clinicians who keep the list
     phrases: tuple[str, ...] = Field(min_length=1)
+
+
+class SafetyPhrases(Strict):
+    """Risk language to watch for in everything a patient writes (content/risk_language.py reads it)."""
+
+    language: str = Field(min_length=2, max_length=8)  # the language of the lemmas (simplemma), e.g. en, ru
+    families: dict[str, PhraseFamily] = Field(min_length=1)
+    not_risk: tuple[str, ...] = ()  # idioms that look like risk and are not ("this pain is killing me")
+    negations: tuple[str, ...] = ()  # right before a phrase, they undo it ("I don't want to die")
+    fillers: tuple[str, ...] = ()  # words a negation may have between it and the phrase ("really")
+    first_person: tuple[str, ...] = ()
+    third_person: tuple[str, ...] = ()  # the nearest of these before a phrase makes it someone else's
+    clause_breaks: tuple[str, ...] = ()  # words that begin a new clause ("but")
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return tuple(p for family in self.families.values() for p in family.phrases)
 
 
 class LocaleContent(Strict):
@@ -620,6 +670,14 @@ class Content(Strict):
     default_locale: str
     locales: dict[str, LocaleContent]
     program: Program
+    version: str = "unversioned"  # the course content's version: a hash of its files (recorded with consent)
+    # every language's risk phrases: the courses' own, and folders that hold only a safety.yaml
+    phrase_sets: dict[str, SafetyPhrases] = Field(default_factory=dict)
+
+    def safety_sets(self, locale: str | None) -> list[SafetyPhrases]:
+        """The phrase sets to read a patient's words with: their course's first, then every other."""
+        first = self.for_locale(locale).safety
+        return [first, *(s for s in self.phrase_sets.values() if s is not first)]
 
     def for_locale(self, locale: str | None) -> LocaleContent:
         return self.locales.get(locale or self.default_locale) or self.locales[self.default_locale]

@@ -59,6 +59,8 @@ class Turn:
         self.now = now
         self.actions: list[Action] = []
         self.router = router
+        # set by the safety watch: ("safety_ask" | "safety_pause", where the patient's own stage's actions begin)
+        self.risk_hold: tuple[str, int] | None = None
 
     # -- places other stages own, through the router ----------------------------------------
 
@@ -171,6 +173,7 @@ class Turn:
             **self.crisis_context(),
             "answers": self.state.answers.get(self.state.flow or "", {}),
             "code": self.state.code,
+            "trial": self.state.programme == "trial",
         }
 
     def text(self, template: str) -> str:

@@ -28,6 +28,16 @@ class Patient(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     arm: str | None = Field(default=None, max_length=32, index=True)  # trial arm, once randomised
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # last message or tap from them
+    # Enrolment (issue 12): how they joined, their screening, consent versions and programme.
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
+    site: str | None = Field(default=None, max_length=64, index=True)
+    programme: str = Field(default="service", max_length=16)  # service | trial, fixed when they joined
+    eligibility: str | None = Field(default=None, max_length=16)  # pending|eligible|not_eligible|referred
+    consent_version: str | None = Field(default=None, max_length=64)
+    content_version: str | None = Field(default=None, max_length=64)  # the course content's hash at consent
+    emergency_contact: str | None = Field(
+        default=None, sa_column=Column(SealedText, nullable=True)
+    )  # or GP, from the eligibility screening; sealed, shown to staff on the card only
 
 
 class DialogState(SQLModel, table=True):
@@ -106,6 +116,26 @@ class Alert(SQLModel, table=True):
     last_raised_at: datetime = Field(sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     acknowledged_by: int | None = Field(default=None, sa_type=BigInteger)  # staff Telegram id
+    # closed with an outcome (contacted_safe | urgent_care | false_alarm) and a note; raised again until then
+    outcome: str | None = Field(default=None, max_length=32)
+    outcome_note: str | None = Field(default=None, sa_column=Column(SealedText, nullable=True))
+    closed_by: int | None = Field(default=None, sa_type=BigInteger)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class RiskQuestion(SQLModel, table=True):
+    """The safety question asked after ambiguous words; unanswered for an hour, a review alert."""
+
+    __tablename__ = "risk_question"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    reason: str = Field(max_length=300)
+    excerpt: str = Field(default="", sa_column=Column(SealedText, nullable=False))
+    asked_at: datetime = Field(sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, max_length=16)  # yes | no | unsure
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -315,3 +345,72 @@ class WeeklySummary(SQLModel, table=True):
     week: int  # the course week it covers: 1 is days 0-6 after consent
     contact_due: bool = False  # the guide was prompted to get in touch
     posted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# -- Enrolment (issue 12): invitations, screening, consent, trial allocation.
+
+
+class Invitation(SQLModel, table=True):
+    """A code that lets someone join (`https://t.me/<bot>?start=<code>`): single or multi-use, expiring."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)  # unguessable (secrets.token_urlsafe)
+    site: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=200)  # for the coordinators, never shown to patients
+    max_uses: int = 1
+    uses: int = 0
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)  # "cli", or "staff:<telegram id>"
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Screening(SQLModel, table=True):
+    """One eligibility screening: every answer (never the contact's words) and the decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    flow: str = Field(max_length=64)  # the screening flow used (per site)
+    site: str | None = Field(default=None, max_length=64)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(SealedJSON, nullable=False))
+    decision: str = Field(max_length=16)  # eligible | not_eligible | referred
+    reason: str | None = Field(default=None, max_length=64)  # the end step that decided it
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConsentRecord(SQLModel, table=True):
+    """A consent decision, with the version of the consent text and of the course content."""
+
+    __tablename__ = "consent_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    decision: str = Field(max_length=16)  # given | declined
+    consent_version: str = Field(max_length=64)
+    content_version: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TrialSeed(SQLModel, table=True):
+    """The trial's allocation seed: made once, kept in the database, never shown."""
+
+    __tablename__ = "trial_seed"
+
+    name: str = Field(primary_key=True, max_length=32)  # "trial"
+    seed: str = Field(max_length=128)
+    ratio: str = Field(max_length=16)  # course:waitlist, as it was when the seed was made ("1:1")
+    block_sizes: str = Field(max_length=64)  # "4,6"
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Allocation(SQLModel, table=True):
+    """One patient's arm, written once: the `sequence`-th allocation in its stratum."""
+
+    __table_args__ = (UniqueConstraint("stratum", "sequence", name="uq_allocation_stratum_sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", unique=True)
+    stratum: str = Field(max_length=128)  # "all", or "site=north|phq9=moderate"
+    sequence: int  # 0, 1, 2 ... within the stratum
+    arm: str = Field(max_length=32)  # course | waitlist
+    allocated_at: datetime = Field(sa_type=UTCDateTime)

@@ -43,7 +43,7 @@ async def test_crisis_words_in_a_reflection_alert_the_guides_who_acknowledge(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     clock = ManualClock()
-    settings = settings_for(telegram, tmp_path)
+    settings = settings_for(telegram, tmp_path, admin_ids=(GUIDE,))
     staff = telegram.group(STAFF_CHAT, "Guides")
     async with running_coach(settings, clock) as coach:
         user = telegram.user(9001, "Eve")
@@ -70,23 +70,68 @@ async def test_crisis_words_in_a_reflection_alert_the_guides_who_acknowledge(
         again = await staff.wait_for_text("raised again, 2×")
         assert again.message_id != alert.message_id
 
-        # A guide acknowledges it.
+        # A guide acknowledges it; the alert then asks for its outcome.
         query = staff.press(GUIDE, "✅ Acknowledge", message_id=again.message_id)
         answer = await telegram.wait_answered(query)
         assert "Acknowledged by" in answer["text"]
         acknowledged = await staff.wait_for_text("Acknowledged by")
         assert acknowledged.message_id == again.message_id
-        assert "Acknowledged by" in acknowledged.text
-        assert acknowledged.buttons == []
+        assert [row[0][0] for row in acknowledged.buttons] == [
+            "☎️ Contacted, safe", "🏥 Referred to urgent care", "🔕 False alarm", "📋 Safety protocol",
+        ]  # fmt: skip
 
-        clock.advance(timedelta(hours=2))
-        assert not await coach.service.sweep_alerts(), "an acknowledged alert stays quiet"
+        # Acknowledged but without an outcome, it is raised again (at the review pace).
+        clock.advance(timedelta(hours=settings.review_alert_repeat_hours, minutes=1))
+        assert await coach.service.sweep_alerts()
+        reminder = await staff.wait_for_text("Record the outcome")
+        assert reminder.buttons[0][0][0] == "☎️ Contacted, safe"
+
+        # The protocol is one tap away, on every alert.
+        staff.press(GUIDE, "📋 Safety protocol", message_id=reminder.message_id)
+        protocol = await staff.wait_for_text("Safety protocol (edit")
+        assert "emergency contact" in protocol.text
+
+        # The outcome closes it.
+        query = staff.press(GUIDE, "☎️ Contacted, safe", message_id=reminder.message_id)
+        answer = await telegram.wait_answered(query)
+        assert "Closed by" in answer["text"]
+        closed = await staff.wait_for_text("🔒 Closed by")
+        assert closed.buttons == []
+
+        clock.advance(timedelta(hours=24))
+        assert not await coach.service.sweep_alerts(), "a closed alert stays quiet"
 
     alerts, actions = stored(settings.database_url)
     assert len(alerts) == 1
     assert alerts[0].acknowledged_by == GUIDE
-    assert alerts[0].raised_count == 2
-    assert actions == ["alert_raised", "alert_raised_again", "alert_acknowledged"]
+    assert alerts[0].outcome == "contacted_safe"
+    assert alerts[0].closed_by == GUIDE
+    assert alerts[0].raised_count == 3
+    assert [a for a in actions if a.startswith("alert_")] == [
+        "alert_raised", "alert_raised_again", "alert_acknowledged", "alert_raised_again", "alert_closed",
+    ]  # fmt: skip
+
+
+async def test_only_the_staff_list_may_act_on_an_alert(telegram: FakeTelegram, tmp_path: Path) -> None:
+    clock = ManualClock()
+    settings = settings_for(telegram, tmp_path, admin_ids=(GUIDE,))
+    staff = telegram.group(STAFF_CHAT, "Guides")
+    async with running_coach(settings, clock) as coach:
+        user = telegram.user(9004)
+        await say(user, telegram, "/start")
+        await say(user, telegram, "I want to die")
+        alert = await staff.wait_for_text("URGENT")
+        stranger = 4242  # in the staff group, never added with /staff
+        answer = await telegram.wait_answered(staff.press(stranger, "✅ Acknowledge", message_id=alert.message_id))
+        assert "/staff add 4242 guide" in answer["text"], "told how to be added"
+        told = await staff.wait_for_text("not on the staff list")
+        assert str(GUIDE) in told.text, "the admins are told"
+        clock.advance(timedelta(minutes=settings.alert_repeat_minutes + 1))
+        assert await coach.service.sweep_alerts(), "the alert keeps repeating"
+        await staff.wait_for_text("raised again, 2×")
+    alerts, actions = stored(settings.database_url)
+    assert alerts[0].acknowledged_at is None
+    assert "alert_tap_refused" in actions
 
 
 async def test_an_acknowledge_tap_from_outside_the_staff_chat_changes_nothing(

@@ -11,7 +11,8 @@ from tests.conftest import ROOT
 
 
 def run_cli(args: list[str], stdin: str, workdir: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
+    # The taps below walk onboarding as it starts without the screening (tests/test_enrolment*.py cover it).
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "ELIGIBILITY_SCREENING": "false"}
     return subprocess.run(
         [sys.executable, "-m", "paincoach.cli", *args],
         input=stdin,

@@ -213,3 +213,21 @@ def test_day_and_month_names_must_all_be_there(copy: Path) -> None:
     edit(ui, "calendar_weekdays: Monday, Tuesday,", "calendar_weekdays: Monday,")
     line = line_of(ui, "calendar_weekdays:")
     assert f"{ui}:{line}: calendar_weekdays needs 7 names, separated by commas" in "\n".join(problems(copy))
+
+
+def test_a_site_screening_is_its_own_and_two_for_one_site_are_refused(copy: Path) -> None:
+    flows = copy / "en" / "flows"
+    general = (flows / "eligibility.yaml").read_text(encoding="utf-8")
+    (flows / "eligibility-north.yaml").write_text(
+        general.replace("id: eligibility\n", "id: eligibility-north\nsite: north\n", 1), encoding="utf-8"
+    )
+    assert problems(copy) == [], "a site may have its own screening"
+    (flows / "eligibility-north2.yaml").write_text(
+        general.replace("id: eligibility\n", "id: eligibility-north2\nsite: north\n", 1), encoding="utf-8"
+    )
+    assert any("two eligibility flows for site 'north'" in p for p in problems(copy))
+
+
+def test_the_consent_text_needs_a_version(copy: Path) -> None:
+    edit(copy / "en" / "flows" / "onboarding.yaml", 'version: "2026-12.1"\n', "")
+    assert any("give it a `version`" in p for p in problems(copy))

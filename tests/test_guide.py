@@ -384,7 +384,8 @@ async def test_edits_are_mirrored_both_ways(telegram: FakeTelegram, tmp_path: Pa
         user.edit(patient_message.message_id, "honestly I want to die")
         await user.wait_for_text("not watched around the clock")  # edits are checked for crisis language too
         alert = await staff.wait_for_text("URGENT")
-        assert alert.thread_id is None and alert.labels == ["✅ Acknowledge"], "in the main thread, for everyone"
+        assert alert.thread_id is None, "in the main thread, for everyone"
+        assert alert.labels == ["✅ Acknowledge", "📋 Safety protocol"]
         await telegram.wait_for(lambda: any("urgent alert was raised" in m.text for m in staff.topic_messages(thread)))
 
 

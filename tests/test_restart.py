@@ -41,6 +41,8 @@ def coach_process(telegram: FakeTelegram, workdir: Path, database_url: str) -> I
         "LOG_LEVEL": "INFO",
         "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
         **framework_env(),
+        "ENROLMENT": "open",  # a plain /start, as the course's own tests do
+        "ELIGIBILITY_SCREENING": "false",
     }
     log = (workdir / "coach.log").open("ab")
     process = subprocess.Popen(
