@@ -19,6 +19,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
 schedule_app = typer.Typer(no_args_is_help=True, help="What the scheduler will send.")
 app.add_typer(schedule_app, name="schedule")
+patient_app = typer.Typer(no_args_is_help=True, help="One patient's own data: export it, or erase it.")
+app.add_typer(patient_app, name="patient")
 
 
 def _settings() -> Settings:
@@ -279,6 +281,134 @@ def content_stats(
         assert isinstance(flow, Flow)
         row = flow_stats(flow)
         typer.echo(f"{row.flow:28} {row.steps:5} {row.messages:8} {row.words:6} {row.minutes:7.1f} {row.grade:5.1f}")
+
+
+# -- outcomes (issue 13): the report, the research exports, a patient's data, a simulated trial ------
+
+
+def _content_and_database(settings: Settings, database: str | None = None) -> tuple[object, object]:
+    from content import ContentError, load_content
+    from storage.database import Database
+
+    try:
+        content = load_content(settings.content_dir, settings.default_locale)
+    except ContentError as error:
+        typer.echo(f"paincoach: the content has problems:\n{error}", err=True)
+        raise typer.Exit(1) from None
+    opened = Database(database or settings.database_url)
+    opened.upgrade()
+    return content, opened
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="Folder for report.md, report.html, report.json and the charts.")],
+    mode: Annotated[str | None, typer.Option(help="trial or service (default: trial if anyone has an arm).")] = None,
+    database: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """The outcomes report: the flow of participants, every questionnaire by time point and arm,
+    Hedges' g between arms, completion, satisfaction and clinician minutes."""
+    if mode not in (None, "trial", "service"):
+        typer.echo("paincoach: --mode is trial or service", err=True)
+        raise typer.Exit(2)
+    from content.schema import Content
+    from research.outputs import write_report
+    from storage.database import Database
+
+    content, opened = _content_and_database(_settings(), database)
+    assert isinstance(content, Content) and isinstance(opened, Database)
+    try:
+        for path in write_report(opened, content, out, mode):
+            typer.echo(str(path))
+    finally:
+        opened.dispose()
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Folder for wide.csv, long.csv, dictionary.csv, audit.csv, fhir.json.")],
+    database: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """The research exports, by pseudonymous code only: CSV (wide and long), the REDCap data
+    dictionary, the audit log, and a FHIR R4 Bundle of the questionnaire responses."""
+    from clock import SystemClock
+    from content.schema import Content
+    from research.outputs import write_exports
+    from storage.database import Database
+
+    content, opened = _content_and_database(_settings(), database)
+    assert isinstance(content, Content) and isinstance(opened, Database)
+    try:
+        for path in write_exports(opened, content, out, SystemClock().now()):
+            typer.echo(str(path))
+    finally:
+        opened.dispose()
+
+
+@patient_app.command("export")
+def patient_export(
+    code: Annotated[str, typer.Argument(help="The patient's code, e.g. P-0042.")],
+    out: Annotated[Path | None, typer.Option(help="Write the JSON here (default: print it).")] = None,
+) -> None:
+    """Everything stored about one patient, as JSON (for a request to see their data)."""
+    import json
+
+    from research.erasure import export_patient
+    from storage.alerts import audit
+    from storage.database import Database
+    from storage.patients import patient_by_code
+
+    settings = _settings()
+    opened = Database(settings.database_url)
+    try:
+        with opened.transaction() as session:
+            patient = patient_by_code(session, code)
+            if patient is None:
+                typer.echo(f"paincoach: no patient {code}", err=True)
+                raise typer.Exit(1)
+            document = export_patient(session, patient)
+            from clock import SystemClock
+
+            audit(session, SystemClock().now(), "cli", "patient_exported", patient.id)
+    finally:
+        opened.dispose()
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(str(out))
+
+
+@patient_app.command("erase")
+def patient_erase(
+    code: Annotated[str, typer.Argument(help="The patient's code, e.g. P-0042.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase one patient for good: every row and text of theirs; only anonymous counts stay."""
+    from clock import SystemClock
+    from content.schema import Content
+    from research.erasure import erase_patient
+    from storage.database import Database
+    from storage.patients import patient_by_code
+
+    content, opened = _content_and_database(_settings())
+    assert isinstance(content, Content) and isinstance(opened, Database)
+    try:
+        with opened.transaction() as session:
+            if patient_by_code(session, code) is None:
+                typer.echo(f"paincoach: no patient {code}", err=True)
+                raise typer.Exit(1)
+        if not yes and not typer.confirm(f"Erase {code.upper()} for good? This cannot be undone."):
+            typer.echo("nothing was erased")
+            return
+        with opened.transaction() as session:
+            patient = patient_by_code(session, code)
+            assert patient is not None
+            removed = erase_patient(session, patient, content.program, "cli", SystemClock().now())
+    finally:
+        opened.dispose()
+    typer.echo(f"{code.upper()} erased: {sum(removed.values())} rows; anonymous counts kept")
 
 
 def main() -> None:

@@ -298,3 +298,16 @@ class Broadcast(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# -- Outcomes (issue 13): what an erased patient leaves behind.
+
+
+class ErasureTally(SQLModel, table=True):
+    """Anonymous counts a trial must keep when a patient is erased: how many reached each stage
+    (consented, allocated:course, lesson:3 ...), and their clinician minutes; never who."""
+
+    __tablename__ = "erasure_tally"
+
+    stage: str = Field(primary_key=True, max_length=64)
+    count: int = 0

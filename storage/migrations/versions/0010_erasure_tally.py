@@ -1,0 +1,30 @@
+"""outcomes: the anonymous counts an erased patient leaves behind
+
+Revision ID: 0010
+Revises: 0006
+Create Date: 2026-12-02 03:10:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+
+revision = '0010'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('erasure_tally',
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('stage')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('erasure_tally')
