@@ -28,6 +28,7 @@ from dialogs.desk.topics import topic_name
 from storage import outbox, results, staff, tickets, topics
 from storage.alerts import audit
 from storage.database import Database
+from storage.enrolment import contact_of
 from storage.models import Alert, Patient, Ticket
 from storage.outbox import Claimed, Priority
 from storage.patients import load_state
@@ -189,6 +190,10 @@ class GuideDesk:
             lessons_done=state.lessons_done, in_progress=in_progress, last_done=last_done,
             scores=results.latest_results(session, patient.id), flags=results.open_flags(session, patient.id),
             unreachable=patient.unreachable_at is not None,
+            enrolment=cards.Enrolled(
+                site=patient.site, eligibility=patient.eligibility, consent_version=patient.consent_version,
+                trial=patient.programme == "trial", arm=patient.arm, contact=contact_of(patient),
+            ),
         )  # fmt: skip
 
     def card(self, session: Session, patient: Patient) -> str:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from clock import Clock
 from coach.effects import Effects
+from coach.enrolment import Enrolment, Policy
 from coach.inbox import Inbox, retrying
 from content.schema import Content
 from dialogs.due import is_quiet, needs_new_plan, plan, quiet_ends
@@ -20,8 +21,9 @@ from storage import due as due_events
 from storage import outbox
 from storage.database import Database
 from storage.due import DueNow
+from storage.enrolment import Refusal
 from storage.models import Patient
-from storage.patients import Defaults, Person, find_or_enrol, load_state, save_state
+from storage.patients import Defaults, Person, enrol, find, load_state, save_state
 from storage.payloads import Message
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class Coach:
         inbox: Inbox,
         effects: Effects,
         defaults: Defaults,
+        enrolment: Enrolment | None = None,
     ) -> None:
         self.database = database
         self.content = content
@@ -52,6 +55,7 @@ class Coach:
         self.inbox = inbox
         self.effects = effects
         self.defaults = defaults
+        self.enrolment = enrolment or Enrolment(content, Policy())
 
     # -- what patients send ---------------------------------------------------------------
 
@@ -59,7 +63,9 @@ class Coach:
         """Handle one event from a patient, exactly once per update id."""
 
         def work(session: Session) -> Reply:
-            patient = find_or_enrol(session, person, self.defaults, self.clock.now())
+            patient = self.admit(session, person, event)
+            if patient is None:
+                return Reply()
             patient.last_seen_at = self.clock.now()
             toast = self.run(session, patient, event)
             return Reply(toast=toast, code=patient.code)
@@ -72,7 +78,9 @@ class Coach:
         checked for crisis language like any others, in one transaction."""
 
         def work(session: Session) -> Reply:
-            patient = find_or_enrol(session, person, self.defaults, self.clock.now())
+            patient = find(session, person)
+            if patient is None:  # an edit from someone who never joined
+                return Reply()
             patient.last_seen_at = self.clock.now()
             if self.effects.desk is not None and written:
                 self.effects.desk.mirror_patient_edit(session, patient, message_id, html, is_caption)
@@ -80,6 +88,21 @@ class Coach:
             return Reply(code=patient.code)
 
         return self.inbox.once(update_id, work, Reply(duplicate=True))
+
+    def admit(self, session: Session, person: Person, event: Event) -> Patient | None:
+        """The patient who wrote; someone new joins if they may (an invitation, or open enrolment),
+        and is otherwise told kindly how to join, with nothing about them stored."""
+        patient = find(session, person)
+        if patient is not None:
+            return patient
+        now = self.clock.now()
+        joining = self.enrolment.admission(session, event, now)
+        if isinstance(joining, Refusal):
+            self.enrolment.refuse(session, person, joining, now)
+            return None
+        patient = enrol(session, person, self.defaults, now, joining)
+        self.enrolment.joined(session, patient, now)
+        return patient
 
     def handle_for_patient(self, patient_id: int, event: Event) -> Reply:
         """Run an event for a patient who did not write (the scheduler, the staff side)."""
@@ -153,8 +176,11 @@ class Coach:
         if isinstance(event, Due) or needs_new_plan(state, outcome.state):
             due_events.sync(session, patient.id, plan(outcome.state, self.content, now), now)
         toast = self.effects.apply(session, patient, outcome.actions, now, scheduled=scheduled)
+        follow = self.enrolment.apply(session, patient, outcome.actions, now)
         log.info(
             "patient %s: %s -> %s/%s, %d actions", patient.code, type(event).__name__, outcome.state.flow,
             outcome.state.step, len(outcome.actions), extra={"patient": patient.code, "event": type(event).__name__},
         )  # fmt: skip
+        if follow is not None:  # the arm, once allocated: in this same transaction
+            self.run(session, patient, follow, scheduled=scheduled)
         return toast

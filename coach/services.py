@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from clock import Clock
@@ -11,6 +11,7 @@ from coach.alerts import Alerts
 from coach.broadcasts import BroadcastDesk
 from coach.desk import GuideDesk
 from coach.effects import Effects
+from coach.enrolment import Enrolment, Policy
 from coach.inbox import Inbox
 from coach.patients import Coach
 from coach.staff_commands import StaffCommands
@@ -33,6 +34,7 @@ class Place:
     alert_repeat: timedelta = timedelta(minutes=15)
     review_alert_repeat: timedelta | None = None
     admin_ids: tuple[int, ...] = ()  # ADMIN_IDS: made admins at every start, and kept so
+    enrolment: Policy = field(default_factory=Policy)  # ENROLMENT, PROGRAMME_MODE, the trial's design
 
 
 @dataclass
@@ -66,7 +68,8 @@ def build(database: Database, content: Content, clock: Clock, place: Place) -> S
             answer_within=place.answer_within, names_visible=place.names_visible,
         )  # fmt: skip
     defaults = Defaults(place.default_locale, place.default_timezone, place.default_country, frozenset(content.locales))
-    coach = Coach(database, content, clock, inbox, Effects(content, alerts, desk), defaults)
+    enrolment = Enrolment(content, place.enrolment)
+    coach = Coach(database, content, clock, inbox, Effects(content, alerts, desk), defaults, enrolment)
     broadcasts = BroadcastDesk(database, content, clock, staff_chat_id=place.staff_chat_id, inbox=inbox)
     return Services(
         database,
@@ -77,5 +80,5 @@ def build(database: Database, content: Content, clock: Clock, place: Place) -> S
         alerts,
         broadcasts,
         desk,
-        StaffCommands(desk, frozenset(place.admin_ids)) if desk else None,
+        StaffCommands(desk, frozenset(place.admin_ids), enrolment) if desk else None,
     )

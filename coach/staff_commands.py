@@ -9,6 +9,8 @@ import logging
 from sqlmodel import Session
 
 from coach.desk import GuideDesk, StaffPost
+from coach.enrolment import Enrolment
+from content.calendar import staff_date
 from dialogs.desk import card as cards
 from dialogs.desk import commands
 from dialogs.desk import queue as queues
@@ -16,6 +18,7 @@ from dialogs.desk.roles import MAY, may
 from dialogs.desk.tickets import TicketState
 from storage import staff, tickets
 from storage.alerts import audit
+from storage.enrolment import StageCounts, stage_counts
 from storage.models import Patient
 from storage.patients import patient_by_code
 
@@ -25,8 +28,11 @@ ABOUT_A_PATIENT = ("patient", "checkin", "note", "done")  # commands that name a
 
 
 class StaffCommands:
-    def __init__(self, desk: GuideDesk, fixed_admins: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self, desk: GuideDesk, fixed_admins: frozenset[int] = frozenset(), enrolment: Enrolment | None = None
+    ) -> None:
         self.desk = desk
+        self.enrolment = enrolment
         self.fixed_admins = fixed_admins  # ADMIN_IDS: admins again at every start
 
     def command(self, update_id: int | None, post: StaffPost, name: str, args: str) -> str:
@@ -74,6 +80,11 @@ class StaffCommands:
             rows = [queues.Minutes(p.code or "?", n, m) for p, n, m in tickets.clinician_time(session)]
             audit(session, now, actor, "report_viewed", None)
             return queues.report(desk.texts, rows)
+        if isinstance(request, commands.CreateInvite):
+            return self._invite(session, request, actor)
+        if isinstance(request, commands.ShowEnrolment):
+            audit(session, now, actor, "enrolment_viewed", None)
+            return enrolment_report(desk, stage_counts(session))
         if isinstance(request, commands.Usage):
             return desk.ui(f"staff_usage_{request.command}")
         if isinstance(request, commands.NotAllowed):
@@ -97,6 +108,18 @@ class StaffCommands:
         if isinstance(request, commands.MarkDone):
             return desk.close(session, patient, tickets.open_ticket(session, patient.id), post.user_id)
         return self._patient(session, patient, actor)
+
+    def _invite(self, session: Session, request: commands.CreateInvite, actor: str) -> str:
+        desk, now = self.desk, self.desk.clock.now()
+        if self.enrolment is None or not self.enrolment.bot_username:
+            return desk.ui("staff_invite_no_username")
+        invitation = self.enrolment.invite(
+            session, now, actor=actor, uses=request.uses, expires_days=request.days, site=request.site,
+            note=request.note,
+        )  # fmt: skip
+        expires = staff_date(desk.texts, invitation.expires_at, desk.hours.zone) if invitation.expires_at else ""
+        return desk.ui("staff_invite_created", uses=invitation.max_uses, expires=expires, site=invitation.site or "",
+                       link=self.enrolment.link(invitation.code))  # fmt: skip
 
     def _queue(self, session: Session, actor: str) -> str:
         desk, now = self.desk, self.desk.clock.now()
@@ -124,6 +147,20 @@ class StaffCommands:
         )
         audit(session, now, actor, "patient_viewed", patient.id)
         return cards.case(desk.texts, facts, now, desk.hours.zone)
+
+
+def enrolment_report(desk: GuideDesk, counts: StageCounts) -> str:
+    arms = [
+        desk.ui("staff_enrolment_arm", arm=arm or "-", counts=", ".join(f"{k} {v}" for k, v in sorted(by.items())))
+        for arm, by in sorted(counts.by_arm_status.items())
+    ]
+    return desk.ui(
+        "staff_enrolment", invited=counts.invited, joined=counts.joined, screened=counts.screened,
+        eligible=counts.decisions.get("eligible", 0), not_eligible=counts.decisions.get("not_eligible", 0),
+        referred=counts.decisions.get("referred", 0), consented=counts.consented, declined=counts.declined,
+        allocated=sum(counts.allocated.values()), course=counts.allocated.get("course", 0),
+        waitlist=counts.allocated.get("waitlist", 0), arms=arms,
+    )  # fmt: skip
 
 
 def _usage_of(request: commands.Request) -> str:

@@ -392,6 +392,7 @@ def _sample_flow_context(locale: LoadedLocale, saved: set[str]) -> dict[str, Any
         "crisis_contacts": longest.contacts,
         "country_name": longest.name,
         "code": "P-99999",
+        "trial": False,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,6 +228,15 @@ def _load_program(root: Path, problems: list[Problem]) -> tuple[Program, SourceF
     return None
 
 
+def content_version(root: Path) -> str:
+    """The version of the course content: a hash of every YAML file's name and bytes, so any edit a
+    clinician makes gives a new version (recorded with each consent and in every export)."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.yaml")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
 def load_sources(root: Path, default_locale: str) -> tuple[LoadedContent | None, list[Problem]]:
     """Load every locale under `root`; return what loaded and the problems found on the way."""
     problems: list[Problem] = []
@@ -242,6 +252,7 @@ def load_sources(root: Path, default_locale: str) -> tuple[LoadedContent | None,
     if default_locale not in locales or program is None:
         return None, problems
     content = Content(
-        default_locale=default_locale, locales={k: v.content for k, v in locales.items()}, program=program[0]
-    )
+        default_locale=default_locale, locales={k: v.content for k, v in locales.items()}, program=program[0],
+        version=content_version(root),
+    )  # fmt: skip
     return LoadedContent(content, locales, program[1]), problems

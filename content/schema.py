@@ -11,7 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 STEP_ID = r"^[a-z0-9][a-z0-9-]*$"
 CHOICE_ID = r"^[a-z0-9_-]+$"
 
-Outcome = Literal["lesson_complete", "consent_given", "consent_declined", "resource_done", "entry_saved"]
+Outcome = Literal[
+    "lesson_complete",
+    "consent_given",
+    "consent_declined",
+    "resource_done",
+    "entry_saved",
+    "eligible",
+    "not_eligible",
+    "referred",  # eligibility screening (flows/eligibility.yaml)
+]
 
 
 class Strict(BaseModel):
@@ -152,10 +161,23 @@ class EndStep(Strict):
     id: str = Field(pattern=STEP_ID)
     text: str = Field(min_length=1)
     outcome: Outcome
+    # An urgent alert for the guides, with this reason; the end text then goes ahead of everything.
+    alert: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ContactStep(Strict):
+    """Eligibility: the patient's GP or emergency contact, typed; kept on the patient's record for
+    staff only (never in answers, logs or the conversation's state)."""
+
+    type: Literal["contact"]
+    id: str = Field(pattern=STEP_ID)
+    text: str = Field(min_length=1)
+    reply: str | None = None
+    next: str | None = None
 
 
 Step = Annotated[
-    MessageStep | QuestionStep | ChoiceStep | QuizStep | ScaleStep | PickStep | BreathingStep | EndStep,
+    MessageStep | QuestionStep | ChoiceStep | QuizStep | ScaleStep | PickStep | BreathingStep | ContactStep | EndStep,
     Field(discriminator="type"),
 ]
 
@@ -172,8 +194,10 @@ class Flow(Strict):
     """A graph of steps the patient walks through: onboarding or a lesson."""
 
     id: str = Field(pattern=STEP_ID)
-    kind: Literal["lesson", "onboarding", "resource", "tool"]
+    kind: Literal["lesson", "onboarding", "resource", "tool", "eligibility"]
     number: int | None = Field(default=None, ge=1)
+    version: str | None = Field(default=None, min_length=1, max_length=64)  # onboarding: the consent text's version
+    site: str | None = Field(default=None, min_length=1, max_length=64)  # eligibility: the site it is for (none: all)
     title: str = Field(min_length=1)
     unlocked_by: int | None = Field(default=None, ge=1)  # tools: the lesson that unlocks it
     summary: str | None = None  # tools: how one saved entry reads, from its `answers`
@@ -186,6 +210,10 @@ class Flow(Strict):
             raise ValueError("a lesson needs a `number`")
         if self.kind == "tool" and (self.unlocked_by is None or self.summary is None):
             raise ValueError("a tool needs `unlocked_by` (a lesson number) and a `summary`")
+        if self.kind == "onboarding" and self.version is None:
+            raise ValueError(
+                "the onboarding flow holds the consent text: give it a `version` (recorded with each consent)"
+            )
         return self
 
     @property
@@ -579,6 +607,7 @@ class Content(Strict):
     default_locale: str
     locales: dict[str, LocaleContent]
     program: Program
+    version: str = "unversioned"  # the course content's version: a hash of its files (recorded with consent)
 
     def for_locale(self, locale: str | None) -> LocaleContent:
         return self.locales.get(locale or self.default_locale) or self.locales[self.default_locale]

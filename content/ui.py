@@ -115,7 +115,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "guide_draft_full": frozenset({"limit"}),
     "guide_reply": frozenset({"name"}),
     "guide_reply_media": frozenset({"name"}),
-    "staff_card": frozenset({"code", "status", "started", "lesson", "scores", "flags"}),
+    "staff_card": frozenset({"code", "status", "started", "lesson", "scores", "flags", "enrolment", "contact"}),
     "staff_relay_header": frozenset({"code"}),
     "staff_mark_answered": frozenset(),
     "staff_marked_answered": frozenset({"code"}),
@@ -150,6 +150,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_note_saved": frozenset({"code"}),
     "staff_patient": frozenset(
         {
+            "enrolment",
             "code",
             "status",
             "unreachable",
@@ -242,11 +243,51 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "staff_date": frozenset({"year", "month", "day"}),
     "staff_time": frozenset({"year", "month", "day", "hour", "minute"}),
     "staff_waited": frozenset({"days", "hours", "minutes"}),
+    # Enrolment (issue 12)
+    "join_missing": frozenset(),
+    "join_unknown": frozenset(),
+    "join_expired": frozenset(),
+    "join_revoked": frozenset(),
+    "join_used_up": frozenset(),
+    "screened_out": CRISIS_VARIABLES,
+    "reprompt_contact": frozenset(),
+    "lessons_after_baseline": frozenset(),
+    "lessons_waiting_list": frozenset(),
+    "allocated_course": frozenset(),
+    "allocated_waitlist": frozenset({"date"}),
+    "waitlist_note": frozenset({"date"}),
+    "waitlist_course_ready": frozenset(),
+    "waitlist_start_course": frozenset(),
+    "waitlist_course_started": frozenset(),
+    "staff_command_invite": frozenset(),
+    "staff_command_enrolment": frozenset(),
+    "staff_usage_invite": frozenset(),
+    "staff_invite_created": frozenset({"uses", "expires", "site", "link"}),
+    "staff_invite_no_username": frozenset(),
+    "staff_enrolment_line": frozenset({"site", "eligibility", "consent_version", "arm", "trial"}),
+    "staff_enrolment": frozenset(
+        {
+            "invited",
+            "joined",
+            "screened",
+            "eligible",
+            "not_eligible",
+            "referred",
+            "consented",
+            "declined",
+            "allocated",
+            "course",
+            "waitlist",
+            "arms",
+        }
+    ),
+    "staff_enrolment_arm": frozenset({"arm", "counts"}),
 }
 
 # Button labels are limited by Telegram to 64 characters once rendered.
 BUTTON_TEXTS = frozenset(
     {
+        "waitlist_start_course",
         "menu_start_lesson", "menu_continue_lesson", "menu_help", "menu_progress", "menu_resources",
         "menu_reread", "menu_back", "reread_lesson", "stop_yes", "stop_no", "staff_alert_acknowledge",
         "menu_tools", "tool_start", "tool_past", "log_done", "log_not",
@@ -261,4 +302,4 @@ BUTTON_TEXTS = frozenset(
 )  # fmt: skip
 
 # Variables every flow text may use, beside `answers`.
-FLOW_VARIABLES = frozenset({"answers", "crisis_contacts", "country_name", "code"})
+FLOW_VARIABLES = frozenset({"answers", "crisis_contacts", "country_name", "code", "trial"})

@@ -150,6 +150,40 @@ class RelayToGuide:
     message_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class RecordScreening:
+    """An eligibility screening ended: its answers (option ids) and the decision."""
+
+    flow: str
+    decision: str  # eligible | not_eligible | referred
+    reason: str  # the end step that decided
+    answers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SaveContact:
+    """The patient's GP or emergency contact, for the staff card only (never logged, never kept in state)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    """Consent given or declined, with the consent text's version (the course content's is the coach's)."""
+
+    given: bool
+    consent_version: str
+
+
+@dataclass(frozen=True)
+class Allocate:
+    """Trial mode: the baseline is done; allocate the patient (the coach holds the seed and the
+    sequence), then tell the engine the arm (a `Due("allocated", arm)` event)."""
+
+    site: str | None
+    phq9_band: str | None
+
+
 Action = (
     Send
     | Edit
@@ -164,4 +198,8 @@ Action = (
     | FlagForReview
     | SendChart
     | RelayToGuide
+    | RecordScreening
+    | SaveContact
+    | RecordConsent
+    | Allocate
 )

@@ -82,11 +82,11 @@ def started(state: PatientState, content: Content, number: int) -> bool:
 def opens_at(state: PatientState, content: Content, number: int) -> datetime | None:
     """When lesson `number` opens by the timetable (its day, at the release hour), if it ever does."""
     day = content.program.opens_on_day(number)
-    if day is None or state.consented_at is None:
+    if day is None or state.lessons_from is None:
         return None
     if day == 0:
-        return state.consented_at
-    start = local_date(state.consented_at, state.timezone)
+        return state.lessons_from
+    start = local_date(state.lessons_from, state.timezone)
     return at_local(start + timedelta(days=day), content.program.schedule.release_at, state.timezone)
 
 
@@ -119,9 +119,9 @@ def nudge_times(state: PatientState, content: Content, number: int) -> list[tupl
 
 
 def weekly_message_at(state: PatientState, content: Content, week: int) -> datetime | None:
-    if state.consented_at is None:
+    if state.lessons_from is None:  # the guide's weekly message goes with the lessons
         return None
-    start = local_date(state.consented_at, state.timezone)
+    start = local_date(state.lessons_from, state.timezone)
     return at_local(start + timedelta(days=7 * week), content.program.schedule.weekly_message_at, state.timezone)
 
 
@@ -162,6 +162,8 @@ def plan_inputs(state: PatientState) -> tuple[object, ...]:
         state.reminders_paused_until,
         state.reminders_off,
         state.surveys_done,
+        state.course_from,
+        state.arm,
     )
 
 
@@ -186,14 +188,14 @@ def plan(state: PatientState, content: Content, now: datetime) -> list[Planned]:
             rows.append(Planned(opens, RELEASE, str(number)))
         for after, moment in nudge_times(state, content, number):
             rows.append(Planned(moment, NUDGE, f"{number}:{after}"))
-    if numbers and numbers[0] not in state.lessons_done:
-        start = local_date(state.consented_at, state.timezone)
+    if numbers and numbers[0] not in state.lessons_done and state.lessons_from is not None:
+        start = local_date(state.lessons_from, state.timezone)
         day = start + timedelta(days=schedule.behind_check_day)
         rows.append(Planned(at_local(day, schedule.release_at, state.timezone), BEHIND, "week-2"))
     for week in range(1, schedule.weekly_message_weeks + 1):
         weekly = weekly_message_at(state, content, week)
-        assert weekly is not None
-        rows.append(Planned(weekly, WEEKLY_MESSAGE, f"week-{week}"))
+        if weekly is not None:
+            rows.append(Planned(weekly, WEEKLY_MESSAGE, f"week-{week}"))
     if state.lessons_done and not state.reminders_off:
         practice = next_practice(state, content, now)
         if practice is not None:
@@ -257,7 +259,7 @@ def applies(state: PatientState, content: Content, kind: str, key: str, now: dat
         return not any(moment <= now for moment in later)
     if kind == BEHIND:
         numbers = [r.lesson for r in content.program.lessons]
-        return bool(numbers) and numbers[0] not in state.lessons_done
+        return bool(numbers) and numbers[0] not in state.lessons_done and state.lessons_from is not None
     if kind == WEEKLY_MESSAGE:
         week = key.removeprefix("week-")
         following = weekly_message_at(state, content, int(week) + 1) if week.isdigit() else None

@@ -36,7 +36,7 @@ def local_date(moment: datetime, timezone: str) -> date:
 
 def lesson_views(content: Content, texts: LocaleContent, state: PatientState, now: datetime) -> list[LessonView]:
     today = local_date(now, state.timezone)
-    start = local_date(state.consented_at, state.timezone) if state.consented_at else None
+    start = local_date(state.lessons_from, state.timezone) if state.lessons_from else None
     views: list[LessonView] = []
     previous_done = True
     for lesson in texts.lessons():

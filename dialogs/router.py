@@ -46,6 +46,7 @@ from dialogs import steps
 from dialogs.events import Command, Due, Edited, Event, NotText, Press, Start, Text
 from dialogs.safety import watch_for_crisis
 from dialogs.stage import Gate, Stage
+from dialogs.stages.eligibility import EligibilityStage
 from dialogs.stages.guide import GuideStage
 from dialogs.stages.lessons import LessonsStage
 from dialogs.stages.menu import MenuStage
@@ -53,12 +54,18 @@ from dialogs.stages.onboarding import OnboardingStage
 from dialogs.stages.questionnaires import QuestionnairesStage
 from dialogs.stages.timetable import TimetableStage
 from dialogs.stages.tools import ToolsStage
+from dialogs.stages.trial import TrialStage
 from dialogs.state import MENU, MENU_STEP, PatientState, Status
 from dialogs.steps import StepType
 from dialogs.turn import MenuButton, MenuNote, ProgressPart, Turn
 
 K = TypeVar("K")
-NOT_TAKING_PART = (Status.NEW, Status.STOPPED, Status.DECLINED)
+NOT_TAKING_PART = (Status.NEW, Status.STOPPED, Status.DECLINED, Status.NOT_ELIGIBLE)
+
+
+def paused(turn: Turn) -> str:
+    """The interface text for someone not taking part: on a break, or screened out."""
+    return "screened_out" if turn.state.status == Status.NOT_ELIGIBLE else "paused"
 
 
 def _index(claims: str, keys: Iterable[tuple[Stage, K]]) -> dict[K, Stage]:
@@ -182,7 +189,7 @@ class Router:
         if gate is Gate.STARTED:
             return True
         if status in NOT_TAKING_PART:
-            turn.say("paused")
+            turn.say(paused(turn))
             return False
         if gate is Gate.TAKING_PART or turn.state.consented:
             return True
@@ -201,7 +208,7 @@ class Router:
             if state.status == Status.NEW:
                 self.start(turn)
             else:
-                turn.say("paused")
+                turn.say(paused(turn))
             return
         press = callbacks.decode(event.data)
         if press is None or press.prompt > state.prompt:
@@ -238,7 +245,7 @@ class Router:
             overlay.overlay_text(turn, text, message_id)  # heard whatever the status (a note for the guide)
             return
         if turn.state.status in NOT_TAKING_PART:
-            turn.say("paused")
+            turn.say(paused(turn))
             return
         if self.place_text(turn, text, message_id):
             return
@@ -348,11 +355,13 @@ class Router:
 # Every stage of the engine, registered once, here.
 STAGES: list[Stage] = [
     OnboardingStage(),
+    EligibilityStage(),
     LessonsStage(),
     ToolsStage(),
     QuestionnairesStage(),
     GuideStage(),
     MenuStage(),
     TimetableStage(),
+    TrialStage(),
 ]
 ROUTER = Router(STAGES)

@@ -17,6 +17,7 @@ class Status(StrEnum):
     ACTIVE = "active"  # consented, taking the course
     DECLINED = "declined"
     STOPPED = "stopped"
+    NOT_ELIGIBLE = "not_eligible"  # screened out (or referred): never enrolled
 
 
 Awaiting = Literal["button", "text"]
@@ -72,6 +73,23 @@ class PatientState:
     reminders_paused_until: datetime | None = None
     reminders_off: bool = False
     lessons_finished_at: dict[str, str] = field(default_factory=dict)  # lesson number -> ISO time, UTC
+    # Enrolment (issue 12), from the patient's row: their site, programme (service | trial), trial
+    # arm (course | waitlist, once allocated) and eligibility (None: not screened; pending ...).
+    site: str | None = None
+    programme: str = "service"
+    arm: str | None = None
+    eligibility: str | None = None
+    course_from: datetime | None = None  # trial: when their course began (lesson 1's day 0)
+
+    @property
+    def lessons_from(self) -> datetime | None:
+        """Day 0 of the lessons: consent in service mode; in a trial, when their course began
+        (at allocation to the course arm; after follow-up for the waiting list)."""
+        return self.consented_at if self.programme != "trial" else self.course_from
+
+    @property
+    def waiting_list(self) -> bool:
+        return self.programme == "trial" and self.arm == "waitlist"
 
     @property
     def consented(self) -> bool:
@@ -107,6 +125,7 @@ class PatientState:
             "reminders_paused_until": self.reminders_paused_until.isoformat() if self.reminders_paused_until else None,
             "reminders_off": self.reminders_off,
             "lessons_finished_at": self.lessons_finished_at,
+            "course_from": self.course_from.isoformat() if self.course_from else None,
         }
 
     @staticmethod
@@ -133,6 +152,7 @@ class PatientState:
             else None,
             "reminders_off": bool(data.get("reminders_off", False)),
             "lessons_finished_at": {str(n): str(t) for n, t in data.get("lessons_finished_at", {}).items()},
+            "course_from": datetime.fromisoformat(began) if (began := data.get("course_from")) else None,
         }
 
 

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from content.render import render
 from content.schema import ChoiceStep, EndStep, Flow, MessageStep, QuestionStep, QuizStep, Step, Strict
 from dialogs import profile
-from dialogs.actions import NotifyStaff
+from dialogs.actions import NotifyStaff, RaiseAlert, Send
 from dialogs.state import Awaiting
 from dialogs.timezones import describe, parse_timezone
 from dialogs.turn import Choices, Turn
@@ -254,7 +254,11 @@ class EndType(StepType[EndStep]):
         return False
 
     def pass_through(self, turn: Turn, flow: Flow, step: EndStep) -> str | None:
-        turn.send(turn.text(step.text))
+        if step.alert:  # a risk: the text goes ahead of everything, and the guides are alerted at once
+            turn.actions.append(Send(turn.text(step.text), urgent=True))
+            turn.actions.append(RaiseAlert("urgent", step.alert))
+        else:
+            turn.send(turn.text(step.text))
         turn.finish(flow, step)
         return None
 

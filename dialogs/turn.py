@@ -171,6 +171,7 @@ class Turn:
             **self.crisis_context(),
             "answers": self.state.answers.get(self.state.flow or "", {}),
             "code": self.state.code,
+            "trial": self.state.programme == "trial",
         }
 
     def text(self, template: str) -> str:

@@ -68,7 +68,10 @@ class TelegramCoach:
 
         `timers=False` runs no periodic sweeps on their own (the sender still runs): for tests and
         simulations that move a manual clock and sweep when they choose, never at a real-time moment."""
-        log.info("connected as @%s", await self.api.get_me())
+        username = await self.api.get_me()
+        if username:  # invitation links name the bot; BOT_USERNAME is for the command line offline
+            self.services.coach.enrolment.bot_username = username
+        log.info("connected as @%s", username)
         await set_patient_commands(self.api, self.services.content)
         await open_staff_chat(self.api, self.services)
         inside = self.settings.scheduler == "inside"

@@ -19,8 +19,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
 schedule_app = typer.Typer(no_args_is_help=True, help="What the scheduler will send.")
 app.add_typer(schedule_app, name="schedule")
+<<<<<<< HEAD
 patient_app = typer.Typer(no_args_is_help=True, help="One patient's own data: export it, or erase it.")
 app.add_typer(patient_app, name="patient")
+=======
+invite_app = typer.Typer(no_args_is_help=True, help="Invitations: the links people join with (ENROLMENT=invite).")
+app.add_typer(invite_app, name="invite")
+trial_app = typer.Typer(no_args_is_help=True, help="The trial (PROGRAMME_MODE=trial).")
+app.add_typer(trial_app, name="trial")
+>>>>>>> enrolment
 
 
 def _settings() -> Settings:
@@ -188,7 +195,8 @@ def chat(
     fresh: Annotated[bool, typer.Option(help="Forget the earlier terminal conversation first.")] = False,
 ) -> None:
     """Walk the conversation in this terminal, with buttons as numbered choices."""
-    settings = _settings().model_copy(update={"database_url": database, "log_level": "WARNING"})
+    # The terminal is the clinic's own: nobody needs an invitation there.
+    settings = _settings().model_copy(update={"database_url": database, "log_level": "WARNING", "enrolment": "open"})
     _logging(settings)
     if fresh and database.startswith("sqlite:///"):
         path = Path(database.removeprefix("sqlite:///"))
@@ -197,6 +205,114 @@ def chat(
     from paincoach.chat import chat as run_chat
 
     asyncio.run(run_chat(settings))
+
+
+@invite_app.command("create")
+def invite_create(
+    uses: Annotated[int, typer.Option(min=1, max=100000, help="How many people may join with it.")] = 1,
+    expires_days: Annotated[int | None, typer.Option(min=1, max=3650, help="Days until it expires.")] = None,
+    site: Annotated[str | None, typer.Option(help="The site it is for (its screening, and reports).")] = None,
+    note: Annotated[str | None, typer.Option(help="A note for the coordinators (never shown to patients).")] = None,
+    qr: Annotated[Path | None, typer.Option(help="Write a QR code of the link to this PNG file.")] = None,
+) -> None:
+    """Make an invitation and print its link: https://t.me/<bot>?start=<code>."""
+    settings = _settings()
+    if not settings.bot_username:
+        typer.echo("paincoach: setting BOT_USERNAME: the link names the bot (the running bot learns it from "
+                   "Telegram; here it must be set)", err=True)  # fmt: skip
+        raise typer.Exit(2)
+    from clock import SystemClock
+    from coach.enrolment import Enrolment
+    from content import load_content
+    from paincoach.wiring import enrolment_policy, open_database
+
+    database = open_database(settings)
+    enrolment = Enrolment(load_content(settings.content_dir, settings.default_locale), enrolment_policy(settings))
+    try:
+        with database.transaction() as session:
+            invitation = enrolment.invite(
+                session, SystemClock().now(), actor="cli", uses=uses, expires_days=expires_days,
+                site=site.strip().lower() if site else None, note=note,
+            )  # fmt: skip
+            link = enrolment.link(invitation.code)
+            expires = f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC" if invitation.expires_at else "never"
+    finally:
+        database.dispose()
+    typer.echo(f"{link}  uses {uses}, expires {expires}{f', site {site}' if site else ''}")
+    if qr is not None:
+        import segno
+
+        segno.make(link, error="m").save(str(qr), kind="png", scale=8, border=4)
+        typer.echo(f"QR code written to {qr}")
+
+
+@invite_app.command("list")
+def invite_list() -> None:
+    """Every invitation: its code, uses, expiry, site, and whether it still works."""
+    settings = _settings()
+    from clock import SystemClock
+    from paincoach.wiring import open_database
+    from storage import enrolment as store
+
+    database = open_database(settings)
+    now = SystemClock().now()
+    try:
+        with database.transaction() as session:
+            rows = store.invitations(session)
+            if not rows:
+                typer.echo("no invitations yet: paincoach invite create")
+                return
+            typer.echo(f"{'code':18} {'uses':>9} {'expires (UTC)':17} {'site':12} {'state':8} note")
+            for row in rows:
+                state = store.invitation_state(row, now)
+                expires = f"{row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "never"
+                typer.echo(f"{row.code:18} {row.uses:>4}/{row.max_uses:<4} {expires:17} {row.site or '-':12} "
+                           f"{state.value if state else 'valid':8} {row.note or ''}")  # fmt: skip
+    finally:
+        database.dispose()
+
+
+@invite_app.command("revoke")
+def invite_revoke(code: Annotated[str, typer.Argument(help="The invitation's code (from `invite list`).")]) -> None:
+    """Stop an invitation from working; people who joined with it carry on."""
+    settings = _settings()
+    from clock import SystemClock
+    from paincoach.wiring import open_database
+    from storage import enrolment as store
+
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            invitation = store.revoke(session, code.strip(), SystemClock().now(), actor="cli")
+    finally:
+        database.dispose()
+    if invitation is None:
+        typer.echo(f"paincoach: no invitation {code}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {invitation.code} ({invitation.uses} of {invitation.max_uses} used)")
+
+
+@trial_app.command("verify")
+def trial_verify() -> None:
+    """Recompute every allocation from the stored seed and check it matches (the seed is not shown)."""
+    settings = _settings()
+    from paincoach.wiring import open_database
+    from storage import enrolment as store
+
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            wrong = store.verify_allocations(session)
+            counts = store.stage_counts(session).allocated
+    finally:
+        database.dispose()
+    total = sum(counts.values())
+    if wrong:
+        typer.echo(
+            f"paincoach: {len(wrong)} of {total} allocations do not match the seed: {', '.join(wrong)}", err=True
+        )
+        raise typer.Exit(1)
+    typer.echo(f"{total} allocation(s) match the seed: " + ", ".join(f"{arm} {n}" for arm, n in sorted(counts.items())))
 
 
 @db_app.command("upgrade")

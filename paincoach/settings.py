@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from clock.office_hours import OfficeHours, parse_office_hours
+from dialogs.allocation import Design
 
 TELEGRAM_API = "https://api.telegram.org"
 _TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -50,6 +51,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "text", "json"] = "auto"
     health_listen: str | None = None  # host:port for /healthz and /metrics in polling mode and `paincoach scheduler`
+    # Enrolment (issue 12): docs in README "For coordinators".
+    enrolment: Literal["invite", "open"] = "invite"
+    eligibility_screening: bool = True
+    programme_mode: Literal["service", "trial"] = "service"
+    trial_ratio: str = "1:1"  # course:waitlist
+    trial_block_sizes: str = "4,6"
+    trial_stratify: str = ""  # "", "site", "phq9", or "site,phq9"
+    bot_username: str | None = None  # for `paincoach invite` when the bot is not running (getMe answers otherwise)
 
     @field_validator("telegram_bot_token", "webhook_secret", "webhook_url", mode="before")
     @classmethod
@@ -166,6 +175,36 @@ class Settings(BaseSettings):
                 if not host or not port.isdigit() or not 0 < int(port) < 65536:
                     raise ValueError("expected host:port, for example 127.0.0.1:9090")
         return value
+
+    @field_validator("enrolment", "programme_mode", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("bot_username", mode="before")
+    @classmethod
+    def _username(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().removeprefix("@") or None
+            if value is not None and not re.match(r"^[A-Za-z][A-Za-z0-9_]{3,31}$", value):
+                raise ValueError("expected the bot's username, such as paincoach_bot")
+        return value
+
+    @field_validator("trial_stratify")
+    @classmethod
+    def _stratify(cls, value: str) -> str:
+        names = [n for n in re.split(r"[,\s]+", value.strip().lower()) if n]
+        if any(n not in ("site", "phq9") for n in names) or len(set(names)) != len(names):
+            raise ValueError("expected site, phq9, or site,phq9 (or nothing)")
+        return ",".join(names)
+
+    @model_validator(mode="after")
+    def _trial_design(self) -> Settings:
+        try:
+            Design.parse(self.trial_ratio, self.trial_block_sizes)
+        except ValueError as error:
+            raise ValueError(f"TRIAL_RATIO / TRIAL_BLOCK_SIZES: {error}") from None
+        return self
 
     @property
     def health_address(self) -> tuple[str, int] | None:

@@ -8,8 +8,10 @@ from datetime import timedelta
 from bot.sender import Sender
 from bot.transport import TelegramApi, Transport
 from clock import Clock
+from coach.enrolment import Policy
 from coach.services import Place, Services, build
 from content.schema import Content
+from dialogs.allocation import Design
 from paincoach.settings import Settings
 from scheduler.jobs import periodic_sweeps
 from scheduler.service import SchedulerService
@@ -35,6 +37,18 @@ def place_of(settings: Settings) -> Place:
         alert_repeat=timedelta(minutes=settings.alert_repeat_minutes),
         review_alert_repeat=timedelta(hours=settings.review_alert_repeat_hours),
         admin_ids=settings.admin_ids,
+        enrolment=enrolment_policy(settings),
+    )
+
+
+def enrolment_policy(settings: Settings) -> Policy:
+    return Policy(
+        mode=settings.enrolment,
+        screening=settings.eligibility_screening,
+        programme=settings.programme_mode,
+        design=Design.parse(settings.trial_ratio, settings.trial_block_sizes),
+        stratify=tuple(n for n in settings.trial_stratify.split(",") if n in ("site", "phq9")),  # type: ignore[misc]
+        bot_username=settings.bot_username,
     )
 
 

@@ -27,6 +27,13 @@ class Patient(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     arm: str | None = Field(default=None, max_length=32, index=True)  # trial arm, once randomised
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # last message or tap from them
+    # Enrolment (issue 12): how they joined, their screening, consent versions and programme.
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
+    site: str | None = Field(default=None, max_length=64, index=True)
+    programme: str = Field(default="service", max_length=16)  # service | trial, fixed when they joined
+    eligibility: str | None = Field(default=None, max_length=16)  # pending|eligible|not_eligible|referred
+    consent_version: str | None = Field(default=None, max_length=64)
+    content_version: str | None = Field(default=None, max_length=64)  # the course content's hash at consent
 
 
 class DialogState(SQLModel, table=True):
@@ -299,6 +306,74 @@ class Broadcast(SQLModel, table=True):
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+
+# -- Enrolment (issue 12): invitations, screening, consent, trial allocation.
+
+
+class Invitation(SQLModel, table=True):
+    """A code that lets someone join (`https://t.me/<bot>?start=<code>`): single or multi-use, expiring."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)  # unguessable (secrets.token_urlsafe)
+    site: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=200)  # for the coordinators, never shown to patients
+    max_uses: int = 1
+    uses: int = 0
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str = Field(max_length=64)  # "cli", or "staff:<telegram id>"
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Screening(SQLModel, table=True):
+    """One eligibility screening: every answer (never the contact's words) and the decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    flow: str = Field(max_length=64)  # the screening flow used (per site)
+    site: str | None = Field(default=None, max_length=64)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decision: str = Field(max_length=16)  # eligible | not_eligible | referred
+    reason: str | None = Field(default=None, max_length=64)  # the end step that decided it
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConsentRecord(SQLModel, table=True):
+    """A consent decision, with the version of the consent text and of the course content."""
+
+    __tablename__ = "consent_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    decision: str = Field(max_length=16)  # given | declined
+    consent_version: str = Field(max_length=64)
+    content_version: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TrialSeed(SQLModel, table=True):
+    """The trial's allocation seed: made once, kept in the database, never shown."""
+
+    __tablename__ = "trial_seed"
+
+    name: str = Field(primary_key=True, max_length=32)  # "trial"
+    seed: str = Field(max_length=128)
+    ratio: str = Field(max_length=16)  # course:waitlist, as it was when the seed was made ("1:1")
+    block_sizes: str = Field(max_length=64)  # "4,6"
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Allocation(SQLModel, table=True):
+    """One patient's arm, written once: the `sequence`-th allocation in its stratum."""
+
+    __table_args__ = (UniqueConstraint("stratum", "sequence", name="uq_allocation_stratum_sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", unique=True)
+    stratum: str = Field(max_length=128)  # "all", or "site=north|phq9=moderate"
+    sequence: int  # 0, 1, 2 ... within the stratum
+    arm: str = Field(max_length=32)  # course | waitlist
+    allocated_at: datetime = Field(sa_type=UTCDateTime)
 
 # -- Outcomes (issue 13): what an erased patient leaves behind.
 

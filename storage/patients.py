@@ -52,14 +52,36 @@ def code_for(patient_id: int) -> str:
     return f"P-{patient_id:04d}"
 
 
-def find_or_enrol(session: Session, person: Person, defaults: Defaults, now: datetime) -> Patient:
+@dataclass(frozen=True)
+class Joining:
+    """How a new patient joins: the invitation they used (if any), its site, the programme they
+    join (service | trial) and their eligibility to start with (pending: to be screened)."""
+
+    invitation_id: int | None = None
+    site: str | None = None
+    programme: str = "service"
+    eligibility: str | None = None
+
+
+def find(session: Session, person: Person) -> Patient | None:
     patient = session.scalars(_BY_TELEGRAM_USER, {"user_id": person.user_id}).first()
+    if patient is not None and (patient.unreachable_at is not None or patient.chat_id != person.chat_id):
+        patient.unreachable_at = None  # they wrote to us, so they can be reached again
+        patient.chat_id = person.chat_id
+        session.add(patient)
+    return patient
+
+
+def find_or_enrol(
+    session: Session, person: Person, defaults: Defaults, now: datetime, joining: Joining | None = None
+) -> Patient:
+    patient = find(session, person)
     if patient is not None:
-        if patient.unreachable_at is not None or patient.chat_id != person.chat_id:
-            patient.unreachable_at = None  # they wrote to us, so they can be reached again
-            patient.chat_id = person.chat_id
-            session.add(patient)
         return patient
+    return enrol(session, person, defaults, now, joining or Joining())
+
+
+def enrol(session: Session, person: Person, defaults: Defaults, now: datetime, joining: Joining) -> Patient:
     language = (person.language_code or "").split("-")[0].lower()
     patient = Patient(
         telegram_user_id=person.user_id,
@@ -69,6 +91,10 @@ def find_or_enrol(session: Session, person: Person, defaults: Defaults, now: dat
         country=None if defaults.country == "other" else defaults.country,
         status=Status.NEW.value,
         created_at=now,
+        invitation_id=joining.invitation_id,
+        site=joining.site,
+        programme=joining.programme,
+        eligibility=joining.eligibility,
     )
     session.add(patient)
     session.flush()
@@ -95,6 +121,10 @@ def state_of(patient: Patient, row: DialogState) -> PatientState:
         status=Status(patient.status),
         country=patient.country,
         consented_at=patient.consented_at,
+        site=patient.site,
+        programme=patient.programme,
+        arm=patient.arm,
+        eligibility=patient.eligibility,
         flow=row.flow,
         step=row.step,
         **PatientState.dialog_fields(row.data),
@@ -112,6 +142,7 @@ def save_state(session: Session, patient: Patient, state: PatientState, version:
     patient.consented_at = state.consented_at
     patient.locale = state.locale
     patient.timezone = state.timezone
+    patient.eligibility = state.eligibility  # site, programme and arm are the coach's to set
     session.add(patient)
 
 

@@ -28,6 +28,10 @@ def settings_for(telegram: FakeTelegram, tmp_path: Path, **overrides: object) ->
         "database_url": f"sqlite:///{tmp_path / 'coach.db'}",
         "staff_chat_id": STAFF_CHAT,
         "default_timezone": "Europe/London",
+        # Tests of the course itself start with a plain /start; tests/test_enrolment_e2e.py covers
+        # invitations and the screening (ENROLMENT=invite and ELIGIBILITY_SCREENING=true, the defaults).
+        "enrolment": "open",
+        "eligibility_screening": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -196,7 +196,13 @@ async def test_crisis_words_in_a_question_for_the_guide_trigger_the_protocol_and
 
 
 def test_alerts_go_ahead_of_everything_already_waiting(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'c.db'}", staff_chat_id=STAFF_CHAT)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'c.db'}",
+        staff_chat_id=STAFF_CHAT,
+        enrolment="open",
+        eligibility_screening=False,
+    )  # type: ignore[call-arg]
     database = Database(settings.database_url)
     database.upgrade()
     clock = ManualClock()

@@ -96,7 +96,13 @@ def test_score_lines_read_as_the_guides_need_them(session: Session, content: Con
 
 
 def test_the_patient_card_shows_latest_scores_and_open_flags(tmp_path: Path, content: Content) -> None:
-    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'card.db'}", staff_chat_id=-1001)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'card.db'}",
+        staff_chat_id=-1001,
+        enrolment="open",
+        eligibility_screening=False,
+    )  # type: ignore[call-arg]
     database = open_database(settings)
     coach = make_services(settings, database, content, ManualClock(NOW))
     coach.coach.handle(Person(user_id=77, chat_id=77), Start())

@@ -48,7 +48,9 @@ def test_every_outcome_flow_kind_and_step_type_of_the_content_has_an_owner() -> 
 
 def test_every_due_kind_has_an_owner() -> None:
     owned = Router(STAGES).due_kinds
-    assert due.KINDS | {"questionnaire", "questionnaire_overdue"} == set(owned)
+    assert due.KINDS | {"questionnaire", "questionnaire_overdue", "allocated"} == set(
+        owned
+    )  # allocated: from the coach
 
 
 def test_two_stages_claiming_one_command_are_refused() -> None:
@@ -80,7 +82,7 @@ class ScreeningStage(Stage):
 
     name = SCREENING
     flow_kinds = frozenset({SCREENING})
-    outcomes = frozenset({"eligible"})
+    outcomes = frozenset({"checked"})  # a toy's own ("eligible" belongs to the real eligibility stage)
     commands: ClassVar[Mapping[str, Gate]] = {"screen": Gate.CONSENTED}
     buttons = frozenset({"screen:"})
     due_kinds = frozenset({"screening_due"})
@@ -125,7 +127,7 @@ def with_screening(content: Content) -> Content:
         reminder=None,
         steps=(
             MessageStep(type="message", id="ask", text="Shall we check?", button="Yes"),
-            EndStep.model_construct(type="end", id="done", text="Thank you.", outcome="eligible"),
+            EndStep.model_construct(type="end", id="done", text="Thank you.", outcome="checked"),
         ),
     )
     flows = {**locale.flows, SCREENING: flow}
@@ -154,7 +156,7 @@ def test_a_stage_registered_in_one_list_gets_its_commands_flows_outcomes_buttons
 
     turn = run(router, turn.state, Press(button.data, 1), content)
     assert ScreeningStage.arrived[-1] == "done"
-    assert [a.text for a in turn.actions if isinstance(a, NotifyStaff)] == ["P-0009 is eligible"]
+    assert [a.text for a in turn.actions if isinstance(a, NotifyStaff)] == ["P-0009 is checked"]
     assert turn.state.flow == MENU
     menu = [a for a in turn.actions if isinstance(a, Send)][-1]
     assert "Am I eligible?" in [b.label for b in menu.buttons]

@@ -67,6 +67,20 @@ class Patient:
     scores: Sequence[ScoreLine] = ()
     flags: Sequence[FlagLine] = ()
     unreachable: bool = False
+    enrolment: Enrolled | None = None
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """How the patient joined: site, screening, consent version, trial arm; the GP / emergency
+    contact is shown on the card alone (the topic's pinned card), never in /patient or a log."""
+
+    site: str | None = None
+    eligibility: str | None = None
+    consent_version: str | None = None
+    trial: bool = False
+    arm: str | None = None
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,15 @@ def lesson_reached(texts: Texts, patient: Patient) -> str:
     return render(texts["staff_lesson_none"], {})
 
 
+def enrolment_line(texts: Texts, patient: Patient) -> str:
+    facts = patient.enrolment or Enrolled()
+    return render(
+        texts["staff_enrolment_line"],
+        {"site": facts.site, "eligibility": facts.eligibility, "consent_version": facts.consent_version,
+         "trial": facts.trial, "arm": facts.arm},
+    )  # fmt: skip
+
+
 def card(texts: Texts, patient: Patient, zone: str) -> str:
     """The patient card: status, start, lesson reached, latest scores, open flags."""
     return render(
@@ -126,6 +149,8 @@ def card(texts: Texts, patient: Patient, zone: str) -> str:
             "lesson": lesson_reached(texts, patient),
             "scores": score_lines(texts, patient.scores, zone),
             "flags": flag_lines(texts, patient.flags, zone),
+            "enrolment": enrolment_line(texts, patient),
+            "contact": patient.enrolment.contact if patient.enrolment else None,
         },
     )
 
@@ -146,6 +171,7 @@ def case(texts: Texts, facts: Case, now: datetime, zone: str) -> str:
         {
             "code": patient.code,
             "status": patient.status,
+            "enrolment": enrolment_line(texts, patient),
             "unreachable": patient.unreachable,
             "started": started(texts, patient, zone),
             "lessons_done": [str(n) for n in patient.lessons_done],

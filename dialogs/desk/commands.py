@@ -78,8 +78,50 @@ class AddNote:
     text: str
 
 
+@dataclass(frozen=True)
+class CreateInvite:
+    uses: int = 1
+    days: int | None = None
+    site: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowEnrolment:
+    pass
+
+
+MAX_USES, MAX_DAYS = 1000, 365
+SITE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def read_invite(args: str) -> CreateInvite | Usage:
+    """`uses N`, `days D`, `site NAME` in any order, then `note TEXT` (the rest of the line)."""
+    words = args.split()
+    found: dict[str, str] = {}
+    while words:
+        key = words.pop(0).lower()
+        if key == "note":
+            found["note"] = " ".join(words)[:200]
+            break
+        if key not in ("uses", "days", "site") or not words or key in found:
+            return Usage("invite")
+        found[key] = words.pop(0)
+    uses, days, site = found.get("uses", "1"), found.get("days"), found.get("site")
+    if not uses.isdigit() or not 1 <= int(uses) <= MAX_USES:
+        return Usage("invite")
+    if days is not None and (not days.isdigit() or not 1 <= int(days) <= MAX_DAYS):
+        return Usage("invite")
+    if site is not None and not SITE.match(site.lower()):
+        return Usage("invite")
+    return CreateInvite(int(uses), int(days) if days else None, site.lower() if site else None,
+                        found.get("note") or None)  # fmt: skip
+
+
 Request = (
     Usage
+    | CreateInvite
+    | ShowEnrolment
     | NotAllowed
     | ShowStaff
     | SetRole
@@ -124,6 +166,10 @@ def read(name: str, args: str, user_id: int, fixed_admins: frozenset[int] = froz
         return Usage(name)
     if name == "queue":
         return ShowQueue()
+    if name == "invite":
+        return read_invite(args)
+    if name == "enrolment":
+        return ShowEnrolment()
     if name == "report":
         return ShowReport()
     if name == "patient":

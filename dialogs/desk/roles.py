@@ -16,8 +16,21 @@ MAY: dict[str, tuple[str, ...]] = {
     "done": (GUIDE,),
     "reply": (GUIDE,),
     "broadcast": (COORDINATOR,),
+    "invite": (COORDINATOR,),
+    "enrolment": (COORDINATOR, GUIDE),
 }
-COMMANDS = ("queue", "patient", "checkin", "note", "done", "report", "staff")  # the desk's commands, menu order
+# the desk's commands, menu order
+COMMANDS = (
+    "queue",
+    "patient",
+    "checkin",
+    "note",
+    "done",
+    "report",
+    "invite",
+    "enrolment",
+    "staff",
+)  # the desk's commands, menu order
 
 
 def may(role: str | None, action: str) -> bool:

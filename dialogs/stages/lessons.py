@@ -132,7 +132,7 @@ class LessonsStage(Stage):
             parts.append(MenuNote(10, self.not_open_yet(turn, upcoming)))
         elif views:
             parts.append(MenuNote(10, turn.ui("all_lessons_done")))
-        if self.resources(turn):
+        if self.resources(turn) and turn.state.lessons_from is not None:  # the waiting list has no course yet
             parts.append(MenuButton(50, turn.ui("menu_resources"), RESOURCES))
         if any(v.status == LessonStatus.DONE for v in views):
             parts.append(MenuButton(60, turn.ui("menu_reread"), REREAD))
@@ -159,6 +159,8 @@ class LessonsStage(Stage):
 
     @staticmethod
     def not_open_yet(turn: Turn, view: LessonView) -> str:
+        if turn.state.lessons_from is None:  # a trial: not allocated yet, or on the waiting list
+            return turn.ui("lessons_waiting_list" if turn.state.waiting_list else "lessons_after_baseline")
         if view.status == LessonStatus.WAITING or view.opens is None:
             return turn.ui("finish_previous_lesson", number=view.number, previous=view.number - 1)
         return turn.ui("next_lesson_not_open", number=view.number, date=turn.day(view.opens))

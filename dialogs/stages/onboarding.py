@@ -9,6 +9,8 @@ from typing import ClassVar
 
 from content.schema import EndStep, Flow
 from dialogs import steps
+from dialogs.actions import RecordConsent
+from dialogs.enrolment import first_flow, onboarding_flow
 from dialogs.events import Command
 from dialogs.stage import Gate, Stage
 from dialogs.state import MENU, Status
@@ -37,8 +39,10 @@ class OnboardingStage(Stage):
         status = turn.state.status
         if status in (Status.NEW, Status.DECLINED):
             turn.state = replace(turn.state, status=Status.ONBOARDING, overlay=None)
-            onboarding = self.onboarding(turn)
-            steps.go(turn, onboarding, onboarding.first)
+            first = first_flow(turn.content, turn.state)  # the screening first, while it is to do
+            steps.go(turn, first, first.first)
+        elif status == Status.NOT_ELIGIBLE:
+            turn.say("screened_out", **turn.crisis_context())
         elif status == Status.STOPPED:
             resumed = Status.ACTIVE if turn.state.consented else Status.ONBOARDING
             turn.state = replace(turn.state, status=resumed, overlay=None)
@@ -56,11 +60,11 @@ class OnboardingStage(Stage):
         """Back after a break: onboarding where it was, or the place in the course, or the menu."""
         if not turn.state.consented:
             place = turn.state.place
-            onboarding = self.onboarding(turn)
-            if place and place.flow == onboarding.id:
+            first = first_flow(turn.content, turn.state)
+            if place and place.flow in (first.id, self.onboarding(turn).id):
                 turn.show_current(fresh=True)
             else:
-                steps.go(turn, onboarding, onboarding.first)
+                steps.go(turn, first, first.first)
         elif turn.state.flow and turn.state.flow != MENU and turn.state.place:
             turn.show_current(fresh=True)
         else:
@@ -68,10 +72,12 @@ class OnboardingStage(Stage):
 
     @staticmethod
     def onboarding(turn: Turn) -> Flow:
-        return next(f for f in turn.content.flows.values() if f.kind == "onboarding")
+        return onboarding_flow(turn.content)
 
     def on_outcome(self, turn: Turn, flow: Flow, step: EndStep) -> None:
-        if step.outcome == "consent_given":
+        given = step.outcome == "consent_given"
+        turn.actions.append(RecordConsent(given, flow.version or ""))
+        if given:
             turn.state = replace(turn.state, status=Status.ACTIVE, consented_at=turn.now)
             turn.show_menu()
         else:  # consent_declined

@@ -1,7 +1,7 @@
 """outcomes: the anonymous counts an erased patient leaves behind
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-02 03:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0008'  # after the enrolment merge (was '0006'; the lead rechains)
 branch_labels = None
 depends_on = None
 
