@@ -19,15 +19,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(content_app, name="content")
 schedule_app = typer.Typer(no_args_is_help=True, help="What the scheduler will send.")
 app.add_typer(schedule_app, name="schedule")
-<<<<<<< HEAD
 patient_app = typer.Typer(no_args_is_help=True, help="One patient's own data: export it, or erase it.")
 app.add_typer(patient_app, name="patient")
-=======
 invite_app = typer.Typer(no_args_is_help=True, help="Invitations: the links people join with (ENROLMENT=invite).")
 app.add_typer(invite_app, name="invite")
 trial_app = typer.Typer(no_args_is_help=True, help="The trial (PROGRAMME_MODE=trial).")
 app.add_typer(trial_app, name="trial")
->>>>>>> enrolment
 
 
 def _settings() -> Settings:
@@ -525,6 +522,54 @@ def patient_erase(
     finally:
         opened.dispose()
     typer.echo(f"{code.upper()} erased: {sum(removed.values())} rows; anonymous counts kept")
+
+
+@app.command()
+def simulate(
+    patients: Annotated[int, typer.Option(min=1, max=2000, help="How many synthetic patients.")] = 60,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same trial.")] = 1,
+    mode: Annotated[str, typer.Option(help="trial (two arms: course and waiting list) or service.")] = "trial",
+    effect: Annotated[float, typer.Option(help="1.0: the original trial's effect sizes; 0: none.")] = 1.0,
+    database: Annotated[
+        str | None, typer.Option(help="Database URL to fill (default: DATABASE_URL); it must have no patients yet.")
+    ] = None,
+) -> None:
+    """A whole trial before anyone is enrolled: synthetic patients join, are screened, consent,
+    and take the course through the real coach and timetable on a moved clock; then
+    `paincoach report` shows what it would look like."""
+    if mode not in ("trial", "service"):
+        typer.echo("paincoach: --mode is trial or service", err=True)
+        raise typer.Exit(2)
+    import logging
+
+    from content.schema import Content
+    from paincoach.simulate import Options
+    from paincoach.simulate import simulate as run_simulation
+    from storage.database import Database
+    from storage.models import Patient
+
+    settings = _settings()
+    logging.basicConfig(level=logging.ERROR)
+    content, opened = _content_and_database(settings, database)
+    assert isinstance(content, Content) and isinstance(opened, Database)
+    try:
+        from sqlmodel import select
+
+        with opened.transaction() as session:
+            if session.exec(select(Patient)).first() is not None:
+                typer.echo(f"paincoach: {opened.url} already has patients; simulate into a fresh one with "
+                           "--database sqlite:///var/simulation.db", err=True)  # fmt: skip
+                raise typer.Exit(1)
+
+        def progress(day: int, last: int) -> None:
+            typer.echo(f"day {day} of {last}", err=True)
+
+        options = Options(patients=patients, seed=seed, mode=mode, effect=effect)
+        simulation = run_simulation(opened, content, options, progress)
+    finally:
+        opened.dispose()
+    typer.echo(f"simulated {patients} patients ({mode}, seed {seed}): {simulation.events} events through the coach")
+    typer.echo("now: paincoach report --out report/" + (f" --database {database}" if database else ""))
 
 
 def main() -> None:
