@@ -11,6 +11,7 @@ out, some stop the lessons early (the original: 87% completed, 86% satisfied).""
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,10 +25,12 @@ from coach.enrolment import Policy
 from coach.services import Place, Services, build
 from content.schema import Content, Questionnaire
 from dialogs.events import Command, Event, Press, Start, Text
+from dialogs.occasions import due as due_occasions
 from dialogs.programme import LessonStatus, lesson_views
 from dialogs.state import PatientState, Status
 from storage.database import Database
-from storage.models import OutboxMessage, Patient
+from storage.enrolment import TRIAL
+from storage.models import OutboxMessage, Patient, TrialSeed
 from storage.patients import Person, load_state
 
 START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # a Monday, noon in London: outside the quiet hours
@@ -77,6 +80,7 @@ class Synthetic:
     rng: random.Random
     code: str | None = None
     answers: dict[str, dict[str, int]] = field(default_factory=dict)  # "<occasion>/<q>" -> item answers
+    weeklies: dict[str, bool] = field(default_factory=dict)  # weekly occasion -> will answer it
 
     @property
     def person(self) -> Person:
@@ -163,8 +167,19 @@ class Simulation:
         if self.services.desk is not None:
             self.services.desk.seed_admins(place.admin_ids)
         self.patients = make_patients(options)
+        if options.mode == "trial":
+            self.seed_allocation(policy)
         self.posts = 0
         self.events = 0
+
+    def seed_allocation(self, policy: Policy) -> None:
+        """The trial's allocation seed, made from the simulation's seed (a real trial's is random
+        and concealed), so the same seed gives the same arms."""
+        ratio, sizes = policy.design.text
+        secret = hashlib.sha256(f"paincoach simulation {self.options.seed}".encode()).hexdigest()
+        with self.database.transaction() as session:
+            if session.get(TrialSeed, TRIAL) is None:
+                session.add(TrialSeed(name=TRIAL, seed=secret, ratio=ratio, block_sizes=sizes, created_at=START))
 
     # -- one patient --------------------------------------------------------------------------
 
@@ -223,15 +238,16 @@ class Simulation:
 
     def idle(self, patient: Synthetic, state: PatientState, day: int) -> Event | None:
         """On the menu: a questionnaire that is ready, or the lesson that is open (once a day)."""
-        done = set(state.surveys_done)
-        for occasion in state.announced:
-            if "/" in occasion:
-                continue
-            given = next((o.give for o in _occasions(self.content) if o.key == occasion), ())
-            if given and not all(f"{occasion}/{q}" in done for q in given):
-                if occasion.startswith("week") and patient.rng.random() > patient.weekly:
+        open_now = due_occasions(self.content.program, state.consented_at, state.timezone, self.clock.now(),
+                                 state.surveys_done)  # fmt: skip
+        for open_occasion in open_now:
+            key = open_occasion.occasion.key
+            if key.startswith("week"):
+                if key not in patient.weeklies:
+                    patient.weeklies[key] = patient.rng.random() < patient.weekly
+                if not patient.weeklies[key]:
                     continue
-                return Press(f"checkin:{occasion}")
+            return Press(f"checkin:{key}")
         if len(state.lessons_done) >= patient.lessons_wanted:
             return None
         views = lesson_views(self.content, self.content.for_locale(None), state, self.clock.now())
@@ -313,12 +329,6 @@ class Simulation:
                 return
             for row in rows:
                 coach.fire_due(row)
-
-
-def _occasions(content: Content) -> list[Any]:
-    from dialogs.occasions import occasions
-
-    return occasions(content.program)
 
 
 def simulate(database: Database, content: Content, options: Options, progress: Any = None) -> Simulation:

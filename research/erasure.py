@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session, SQLModel
 
 from content.schema import Program
@@ -23,6 +23,9 @@ from research.exports import given
 from storage.alerts import audit
 from storage.models import ErasureTally, InboundUpdate, OutboxMessage, Patient, PatientTopic, RelayedMessage
 
+# Rows a trial must keep, without the patient: an allocation holds its place in the stratum's
+# sequence (the next allocation is counted from them), so it stays, unlinked.
+KEPT_WITHOUT_PATIENT = frozenset({"allocation"})
 # Columns that hold someone's Telegram id: left out of a patient's own export (a staff member's
 # id is theirs, not the patient's; the patient's own needs no copy).
 TELEGRAM_ID_COLUMNS = frozenset({
@@ -92,6 +95,10 @@ def erase_patient(session: Session, patient: Patient, program: Program, actor: s
 
     for table in patient_tables():
         if table.name == "outbox":
+            continue
+        if table.name in KEPT_WITHOUT_PATIENT:
+            result = session.execute(update(table).where(table.c.patient_id == pid).values(patient_id=None))
+            removed[f"{table.name}_unlinked"] += result.rowcount  # type: ignore[attr-defined]
             continue
         result = session.execute(delete(table).where(table.c.patient_id == pid))
         removed[table.name] += result.rowcount  # type: ignore[attr-defined]

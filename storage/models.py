@@ -369,7 +369,7 @@ class Allocation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("stratum", "sequence", name="uq_allocation_stratum_sequence"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id", unique=True)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", unique=True)  # None once erased (issue 13)
     stratum: str = Field(max_length=128)  # "all", or "site=north|phq9=moderate"
     sequence: int  # 0, 1, 2 ... within the stratum
     arm: str = Field(max_length=32)  # course | waitlist

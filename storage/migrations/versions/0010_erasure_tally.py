@@ -1,4 +1,4 @@
-"""outcomes: the anonymous counts an erased patient leaves behind
+"""outcomes: the anonymous counts an erased patient leaves behind; an allocation outlives its patient
 
 Revision ID: 0010
 Revises: 0008
@@ -24,7 +24,13 @@ def upgrade() -> None:
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('stage')
     )
+    # An erased patient's allocation stays, without them: the sequence of a stratum must not move.
+    with op.batch_alter_table('allocation') as batch:
+        batch.alter_column('patient_id', existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM allocation WHERE patient_id IS NULL")
+    with op.batch_alter_table('allocation') as batch:
+        batch.alter_column('patient_id', existing_type=sa.Integer(), nullable=False)
     op.drop_table('erasure_tally')
