@@ -184,6 +184,16 @@ class Allocate:
     phq9_band: str | None
 
 
+@dataclass(frozen=True)
+class ExportMyData:
+    """The patient asked for their data (/privacy): the coach sends everything stored about them."""
+
+
+@dataclass(frozen=True)
+class EraseMyData:
+    """The patient confirmed "Delete my data" (/privacy): the coach erases them, last in the transaction."""
+
+
 Action = (
     Send
     | Edit
@@ -202,4 +212,6 @@ Action = (
     | SaveContact
     | RecordConsent
     | Allocate
+    | ExportMyData
+    | EraseMyData
 )

@@ -51,6 +51,7 @@ from dialogs.stages.guide import GuideStage
 from dialogs.stages.lessons import LessonsStage
 from dialogs.stages.menu import MenuStage
 from dialogs.stages.onboarding import OnboardingStage
+from dialogs.stages.privacy import PrivacyStage
 from dialogs.stages.questionnaires import QuestionnairesStage
 from dialogs.stages.timetable import TimetableStage
 from dialogs.stages.tools import ToolsStage
@@ -363,5 +364,6 @@ STAGES: list[Stage] = [
     MenuStage(),
     TimetableStage(),
     TrialStage(),
+    PrivacyStage(),
 ]
 ROUTER = Router(STAGES)

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, select
 
 from coach.desk import StaffPost
 from content.schema import Content
-from dialogs.events import Command, Text
+from dialogs.events import Command, Press, Text
 from paincoach.simulate import GUIDE, Options, Simulation
 from research.consort import counts
 from research.dataset import load
@@ -22,7 +22,7 @@ from research.erasure import erase_patient, export_patient
 from research.exports import given
 from research.outputs import write_exports
 from storage.database import Database
-from storage.models import AuditEvent, ErasureTally, Patient
+from storage.models import AuditEvent, ErasureTally, OutboxMessage, Patient
 from storage.patients import patient_by_code
 from tests.support import migrated
 
@@ -125,10 +125,53 @@ def test_erasure_leaves_nothing_behind(simulated: Simulation, content: Content) 
     with simulated.database.transaction() as session:
         assert patient_by_code(session, "P-0002") is not None, "the others are untouched"
         tallies = {t.stage: t.count for t in session.exec(select(ErasureTally)).all()}
-        assert tallies["consented"] == 1 and tallies["erased"] == 1 and tallies["minutes:" + (
-            next(k.partition(":")[2] for k in tallies if k.startswith("allocated:")))] >= 12
+        assert (
+            tallies["consented"] == 1
+            and tallies["erased"] == 1
+            and tallies["minutes:" + (next(k.partition(":")[2] for k in tallies if k.startswith("allocated:")))] >= 12
+        )
         flow_after = counts(load(session, given(content.program)), content.program)
         entry = session.exec(select(AuditEvent).where(AuditEvent.action == "patient_erased")).one()
         assert entry.patient_id is None and entry.detail["rows_patient"] == 1
     assert flow_after["consented"] == flow_before["consented"] == 3, "the flow keeps them as a count"
     assert flow_after["joined"] == 3
+
+
+def test_a_patient_exports_and_deletes_their_own_data_with_privacy(simulated: Simulation) -> None:
+    ben = simulated.patients[1]
+    simulated.send(ben, Command("privacy"))
+    _, row, buttons = simulated.state_of(ben)  # type: ignore[misc]
+    assert row.code == "P-0002"
+    choices = {data.partition(":")[2]: data for _, data in buttons}
+    assert set(choices) == {"export", "erase", "back"}
+    simulated.send(ben, Press(choices["export"]))
+    with simulated.database.transaction() as session:
+        sent = [
+            m.payload["text"] for m in session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == row.chat_id))
+        ]
+    parts = [t for t in sent if "<pre>" in t]
+    assert parts and "P-0002" in parts[0] and "questionnaire_result" in "".join(parts)
+    assert all(len(t) <= 4096 for t in parts)
+
+    simulated.send(ben, Command("privacy"))
+    _, _, buttons = simulated.state_of(ben)  # type: ignore[misc]
+    simulated.send(ben, Press(next(d for _, d in buttons if d.endswith(":erase"))))
+    _, _, buttons = simulated.state_of(ben)  # type: ignore[misc]
+    choices = {data.partition(":")[2]: data for _, data in buttons}
+    assert set(choices) == {"erase_yes", "erase_no"}, "asked to confirm first"
+    simulated.send(ben, Press(choices["erase_no"]))
+    assert simulated.state_of(ben) is not None, "No keeps everything"
+
+    simulated.send(ben, Command("privacy"))
+    _, _, buttons = simulated.state_of(ben)  # type: ignore[misc]
+    simulated.send(ben, Press(next(d for _, d in buttons if d.endswith(":erase"))))
+    _, _, buttons = simulated.state_of(ben)  # type: ignore[misc]
+    reply = simulated.services.coach.handle(ben.person, Press(next(d for _, d in buttons if d.endswith(":erase_yes"))))
+    assert reply.toast is not None and "deleted" in reply.toast
+    assert simulated.state_of(ben) is None
+    for table, column, value in every_value(simulated.database):
+        assert "P-0002" not in value and str(ben.person.user_id) not in value, f"{table}.{column}"
+    with simulated.database.transaction() as session:
+        entry = session.exec(select(AuditEvent).where(AuditEvent.action == "patient_erased",
+                                                      AuditEvent.actor == "patient")).one()  # fmt: skip
+        assert entry.patient_id is None
