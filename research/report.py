@@ -83,7 +83,15 @@ def measures(
                 entry[arm] = cell
             if all(cell["n"] == 0 for cell in entry.values()):
                 continue
-            if trial and point != BASELINE and COURSE in values_by_arm and WAITLIST in values_by_arm:
+            # Between arms only for measures taken at baseline too (lower is better: PHQ-9, GAD-7, PEG),
+            # not for those asked once at post (satisfaction, PGIC), where the sign would mean otherwise.
+            if (
+                trial
+                and point != BASELINE
+                and BASELINE in found[name]
+                and COURSE in values_by_arm
+                and WAITLIST in values_by_arm
+            ):
                 effect = hedges_g(values_by_arm[COURSE], values_by_arm[WAITLIST])
                 entry["hedges_g"] = (
                     None
@@ -172,10 +180,11 @@ def tables(report: dict[str, Any], questionnaires: dict[str, Questionnaire]) -> 
     flow_rows = []
     for stage, value in report["consort"].items():
         if isinstance(value, dict):
-            flow_rows.append([stage.replace("_", " "), *[_fmt(value.get(a, 0)) for a in arms]])
+            total = sum(value.get(a, 0) for a in arms)
+            flow_rows.append([stage.replace("_", " "), _fmt(total), *[_fmt(value.get(a, 0)) for a in arms]])
         else:
-            flow_rows.append([stage.replace("_", " "), _fmt(value), *[""] * (len(arms) - 1)])
-    found.append(Table("Flow of participants", ["stage", *arms], flow_rows))
+            flow_rows.append([stage.replace("_", " "), _fmt(value), *[""] * len(arms)])
+    found.append(Table("Flow of participants", ["stage", "all", *arms], flow_rows))
     for name, points in report["measures"].items():
         rows = []
         for point, entry in points.items():
@@ -207,6 +216,8 @@ def tables(report: dict[str, Any], questionnaires: dict[str, Questionnaire]) -> 
                         "",
                     ]
                 )
+        if not rows:
+            continue
         title = questionnaires[name].title if name in questionnaires else name
         found.append(Table(title, ["time point", "arm", "n", "mean", "SD", "% change", "within d"], rows))
     return found

@@ -50,6 +50,11 @@ def test_service_mode_has_no_between_group_figures(content: Content) -> None:
     assert all("hedges_g" not in point for q in built["measures"].values() for point in q.values())
 
 
+def test_no_between_group_figure_for_a_measure_asked_only_after_the_course(content: Content) -> None:
+    built = report.build(small_trial(), content.for_locale(None).questionnaires, content.program, "trial")
+    assert "hedges_g" not in built["measures"]["satisfaction"]["post"]
+
+
 def test_the_report_files(content: Content, tmp_path: Path) -> None:
     questionnaires = content.for_locale(None).questionnaires
     built = report.build(small_trial(), questionnaires, content.program, "trial")
@@ -65,4 +70,9 @@ def test_the_report_files(content: Content, tmp_path: Path) -> None:
     page = (tmp_path / "out" / "report.html").read_text()
     assert "data:image/png;base64," in page and "src='chart" not in page, "charts are embedded"
     text = (tmp_path / "out" / "report.md").read_text()
-    assert "g = 1.37" in text and "Hedges" in text and "| completed | 2 | 0 |" in text
+    assert (
+        "g = 1.37" in text
+        and "Hedges" in text
+        and "| completed | 2 | 2 | 0 |" in text
+        and "| joined | 6 |  |  |" in text
+    )
