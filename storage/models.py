@@ -375,6 +375,7 @@ class Allocation(SQLModel, table=True):
     arm: str = Field(max_length=32)  # course | waitlist
     allocated_at: datetime = Field(sa_type=UTCDateTime)
 
+
 # -- Outcomes (issue 13): what an erased patient leaves behind.
 
 
