@@ -8,7 +8,19 @@ from content.render import render
 from content.schema import Content
 from dialogs.desk.roles import COMMANDS as STAFF_COMMANDS
 
-COMMANDS = ("start", "lesson", "menu", "progress", "tools", "resources", "reminders", "guide", "help", "stop")
+COMMANDS = (
+    "start",
+    "lesson",
+    "menu",
+    "progress",
+    "tools",
+    "resources",
+    "reminders",
+    "guide",
+    "help",
+    "privacy",
+    "stop",
+)
 
 
 async def set_patient_commands(api: TelegramApi, content: Content) -> None:

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from clock import Clock
+from coach import privacy
 from coach.effects import Effects
 from coach.enrolment import Enrolment, Policy
 from coach.forgery import forged
 from coach.inbox import Inbox, retrying
 from content.schema import Content
+from dialogs.actions import EraseMyData, ExportMyData
 from dialogs.due import is_quiet, needs_new_plan, plan, quiet_ends
 from dialogs.engine import handle
 from dialogs.events import Command, Due, Edited, Event, Press
@@ -196,4 +198,8 @@ class Coach:
         )  # fmt: skip
         if follow is not None:  # the arm, once allocated: in this same transaction
             self.run(session, patient, follow, scheduled=scheduled)
+        if any(isinstance(action, ExportMyData) for action in outcome.actions):
+            privacy.send_export(session, self.content, patient, now)
+        if any(isinstance(action, EraseMyData) for action in outcome.actions):
+            privacy.erase(session, self.content, patient, now)  # last: nothing of theirs is written after it
         return toast

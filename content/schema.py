@@ -320,11 +320,21 @@ class Flow(Strict):
 ITEM_ID = r"^[a-z0-9_]+$"
 
 
+class Coding(Strict):
+    """A code from a terminology (LOINC by default) for a questionnaire, its total, an item or an
+    answer, carried into the research exports (FHIR, the REDCap dictionary); a site adds its own."""
+
+    system: str = Field(default="http://loinc.org", min_length=1)
+    code: str = Field(min_length=1, max_length=64)
+    display: str | None = None
+
+
 class AnswerOption(Strict):
     """One answer to a questionnaire item: what the patient taps and the value it scores."""
 
     value: int
     label: str = Field(min_length=1, max_length=64)
+    code: Coding | None = None  # e.g. LOINC LA6568-5 "Not at all"
 
 
 class ItemScale(Strict):
@@ -348,6 +358,7 @@ class QuestionnaireItem(Strict):
     options: tuple[AnswerOption, ...] | None = None  # this item's own answers (default: the shared set)
     scale: ItemScale | None = None  # or a numeric rating
     reverse: bool = False  # scored max + min - value
+    code: Coding | None = None  # the item's code (LOINC), for the research exports
 
     @model_validator(mode="after")
     def _one_kind_of_answer(self) -> QuestionnaireItem:
@@ -417,6 +428,8 @@ class Questionnaire(Strict):
     bands: tuple[Band, ...] = ()
     risk: tuple[RiskRule, ...] = ()
     chart: bool = True  # drawn on the /progress chart
+    code: Coding | None = None  # the questionnaire's (panel's) code, e.g. LOINC 44249-1 for the PHQ-9
+    total_code: Coding | None = None  # the total score's code, e.g. LOINC 44261-6
 
     @model_validator(mode="after")
     def _consistent(self) -> Questionnaire:

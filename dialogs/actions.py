@@ -222,6 +222,15 @@ class AnsweredAboutRisk:
     answer: str  # yes | no | unsure
 
 
+class ExportMyData:
+    """The patient asked for their data (/privacy): the coach sends everything stored about them."""
+
+
+@dataclass(frozen=True)
+class EraseMyData:
+    """The patient confirmed "Delete my data" (/privacy): the coach erases them, last in the transaction."""
+
+
 Action = (
     Send
     | AskedAboutRisk
@@ -244,4 +253,6 @@ Action = (
     | SaveContact
     | RecordConsent
     | Allocate
+    | ExportMyData
+    | EraseMyData
 )

@@ -51,6 +51,7 @@ from dialogs.stages.guide import GuideStage
 from dialogs.stages.lessons import LessonsStage
 from dialogs.stages.menu import MenuStage
 from dialogs.stages.onboarding import OnboardingStage
+from dialogs.stages.privacy import PrivacyStage
 from dialogs.stages.questionnaires import QuestionnairesStage
 from dialogs.stages.safety_check import SafetyCheckStage
 from dialogs.stages.timetable import TimetableStage
@@ -368,5 +369,6 @@ STAGES: list[Stage] = [
     TimetableStage(),
     TrialStage(),
     SafetyCheckStage(),
+    PrivacyStage(),
 ]
 ROUTER = Router(STAGES)

@@ -23,6 +23,8 @@ schedule_app = typer.Typer(no_args_is_help=True, help="What the scheduler will s
 app.add_typer(schedule_app, name="schedule")
 keys_app = typer.Typer(no_args_is_help=True, help="The data keys that seal free text (DATA_KEY).")
 app.add_typer(keys_app, name="keys")
+patient_app = typer.Typer(no_args_is_help=True, help="One patient's own data: export it, or erase it.")
+app.add_typer(patient_app, name="patient")
 invite_app = typer.Typer(no_args_is_help=True, help="Invitations: the links people join with (ENROLMENT=invite).")
 app.add_typer(invite_app, name="invite")
 trial_app = typer.Typer(no_args_is_help=True, help="The trial (PROGRAMME_MODE=trial).")
@@ -481,6 +483,182 @@ def content_stats(
         assert isinstance(flow, Flow)
         row = flow_stats(flow)
         typer.echo(f"{row.flow:28} {row.steps:5} {row.messages:8} {row.words:6} {row.minutes:7.1f} {row.grade:5.1f}")
+
+
+# -- outcomes (issue 13): the report, the research exports, a patient's data, a simulated trial ------
+
+
+def _content_and_database(settings: Settings, database: str | None = None) -> tuple[object, object]:
+    from content import ContentError, load_content
+    from storage.database import Database
+
+    try:
+        content = load_content(settings.content_dir, settings.default_locale)
+    except ContentError as error:
+        typer.echo(f"paincoach: the content has problems:\n{error}", err=True)
+        raise typer.Exit(1) from None
+    opened = Database(database or settings.database_url)
+    opened.upgrade()
+    return content, opened
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="Folder for report.md, report.html, report.json and the charts.")],
+    mode: Annotated[str | None, typer.Option(help="trial or service (default: trial if anyone has an arm).")] = None,
+    database: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """The outcomes report: the flow of participants, every questionnaire by time point and arm,
+    Hedges' g between arms, completion, satisfaction and clinician minutes."""
+    if mode not in (None, "trial", "service"):
+        typer.echo("paincoach: --mode is trial or service", err=True)
+        raise typer.Exit(2)
+    from content.schema import Content
+    from research.outputs import write_report
+    from storage.database import Database
+
+    content, opened = _content_and_database(_settings(), database)
+    assert isinstance(content, Content) and isinstance(opened, Database)
+    try:
+        for path in write_report(opened, content, out, mode):
+            typer.echo(str(path))
+    finally:
+        opened.dispose()
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Folder for wide.csv, long.csv, dictionary.csv, audit.csv, fhir.json.")],
+    database: Annotated[str | None, typer.Option(help="Database URL (default: DATABASE_URL).")] = None,
+) -> None:
+    """The research exports, by pseudonymous code only: CSV (wide and long), the REDCap data
+    dictionary, the audit log, and a FHIR R4 Bundle of the questionnaire responses."""
+    from clock import SystemClock
+    from content.schema import Content
+    from research.outputs import write_exports
+    from storage.database import Database
+
+    content, opened = _content_and_database(_settings(), database)
+    assert isinstance(content, Content) and isinstance(opened, Database)
+    try:
+        for path in write_exports(opened, content, out, SystemClock().now()):
+            typer.echo(str(path))
+    finally:
+        opened.dispose()
+
+
+@patient_app.command("export")
+def patient_export(
+    code: Annotated[str, typer.Argument(help="The patient's code, e.g. P-0042.")],
+    out: Annotated[Path | None, typer.Option(help="Write the JSON here (default: print it).")] = None,
+) -> None:
+    """Everything stored about one patient, as JSON (for a request to see their data)."""
+    import json
+
+    from research.erasure import export_patient
+    from storage.alerts import audit
+    from storage.database import Database
+    from storage.patients import patient_by_code
+
+    settings = _settings()
+    opened = Database(settings.database_url)
+    try:
+        with opened.transaction() as session:
+            patient = patient_by_code(session, code)
+            if patient is None:
+                typer.echo(f"paincoach: no patient {code}", err=True)
+                raise typer.Exit(1)
+            document = export_patient(session, patient)
+            from clock import SystemClock
+
+            audit(session, SystemClock().now(), "cli", "patient_exported", patient.id)
+    finally:
+        opened.dispose()
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(str(out))
+
+
+@patient_app.command("erase")
+def patient_erase(
+    code: Annotated[str, typer.Argument(help="The patient's code, e.g. P-0042.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase one patient for good: every row and text of theirs; only anonymous counts stay."""
+    from clock import SystemClock
+    from content.schema import Content
+    from research.erasure import erase_patient
+    from storage.database import Database
+    from storage.patients import patient_by_code
+
+    content, opened = _content_and_database(_settings())
+    assert isinstance(content, Content) and isinstance(opened, Database)
+    try:
+        with opened.transaction() as session:
+            if patient_by_code(session, code) is None:
+                typer.echo(f"paincoach: no patient {code}", err=True)
+                raise typer.Exit(1)
+        if not yes and not typer.confirm(f"Erase {code.upper()} for good? This cannot be undone."):
+            typer.echo("nothing was erased")
+            return
+        with opened.transaction() as session:
+            patient = patient_by_code(session, code)
+            assert patient is not None
+            removed = erase_patient(session, patient, content.program, "cli", SystemClock().now())
+    finally:
+        opened.dispose()
+    typer.echo(f"{code.upper()} erased: {sum(removed.values())} rows; anonymous counts kept")
+
+
+@app.command()
+def simulate(
+    patients: Annotated[int, typer.Option(min=1, max=2000, help="How many synthetic patients.")] = 60,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same trial.")] = 1,
+    mode: Annotated[str, typer.Option(help="trial (two arms: course and waiting list) or service.")] = "trial",
+    effect: Annotated[float, typer.Option(help="1.0: the original trial's effect sizes; 0: none.")] = 1.0,
+    database: Annotated[
+        str | None, typer.Option(help="Database URL to fill (default: DATABASE_URL); it must have no patients yet.")
+    ] = None,
+) -> None:
+    """A whole trial before anyone is enrolled: synthetic patients join, are screened, consent,
+    and take the course through the real coach and timetable on a moved clock; then
+    `paincoach report` shows what it would look like."""
+    if mode not in ("trial", "service"):
+        typer.echo("paincoach: --mode is trial or service", err=True)
+        raise typer.Exit(2)
+    import logging
+
+    from content.schema import Content
+    from paincoach.simulate import Options
+    from paincoach.simulate import simulate as run_simulation
+    from storage.database import Database
+    from storage.models import Patient
+
+    settings = _settings()
+    logging.basicConfig(level=logging.ERROR)
+    content, opened = _content_and_database(settings, database)
+    assert isinstance(content, Content) and isinstance(opened, Database)
+    try:
+        from sqlmodel import select
+
+        with opened.transaction() as session:
+            if session.exec(select(Patient)).first() is not None:
+                typer.echo(f"paincoach: {opened.url} already has patients; simulate into a fresh one with "
+                           "--database sqlite:///var/simulation.db", err=True)  # fmt: skip
+                raise typer.Exit(1)
+
+        def progress(day: int, last: int) -> None:
+            typer.echo(f"day {day} of {last}", err=True)
+
+        options = Options(patients=patients, seed=seed, mode=mode, effect=effect)
+        simulation = run_simulation(opened, content, options, progress)
+    finally:
+        opened.dispose()
+    typer.echo(f"simulated {patients} patients ({mode}, seed {seed}): {simulation.events} events through the coach")
+    typer.echo("now: paincoach report --out report/" + (f" --database {database}" if database else ""))
 
 
 def main() -> None:

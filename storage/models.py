@@ -409,8 +409,21 @@ class Allocation(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("stratum", "sequence", name="uq_allocation_stratum_sequence"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    patient_id: int = Field(foreign_key="patient.id", unique=True)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", unique=True)  # None once erased (issue 13)
     stratum: str = Field(max_length=128)  # "all", or "site=north|phq9=moderate"
     sequence: int  # 0, 1, 2 ... within the stratum
     arm: str = Field(max_length=32)  # course | waitlist
     allocated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# -- Outcomes (issue 13): what an erased patient leaves behind.
+
+
+class ErasureTally(SQLModel, table=True):
+    """Anonymous counts a trial must keep when a patient is erased: how many reached each stage
+    (consented, allocated:course, lesson:3 ...), and their clinician minutes; never who."""
+
+    __tablename__ = "erasure_tally"
+
+    stage: str = Field(primary_key=True, max_length=64)
+    count: int = 0

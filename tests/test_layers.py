@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-PACKAGES = ("paincoach", "bot", "scheduler", "coach", "storage", "dialogs", "content", "clock", "sandbox")
+PACKAGES = ("paincoach", "bot", "scheduler", "coach", "storage", "dialogs", "content", "clock", "sandbox", "research")
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
