@@ -21,6 +21,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dialogs.satisfaction import SATISFIED_FROM
+
 Z_95 = 1.959963984540054  # the 97.5th percentile of the standard normal distribution
 
 METHOD = (
@@ -34,13 +36,13 @@ METHOD = (
 # The satisfaction item's answers that count as satisfied (content/en/questionnaires/satisfaction.yaml:
 # 4 satisfied, 5 very satisfied), as CLINICAL.md defines it.
 SATISFACTION_ITEM = "satisfaction_overall"
-SATISFIED_AT_LEAST = 4
 
 
 def satisfied(answer: int | float | None) -> bool:
     """Whether an answer to the overall satisfaction item counts as satisfied: "satisfied" or
-    "very satisfied" (4 or 5 of 1-5). No answer is not satisfied."""
-    return answer is not None and answer >= SATISFIED_AT_LEAST
+    "very satisfied" (4 or 5 of 1-5), the one rule in dialogs/satisfaction.py that /report uses too.
+    No answer is not satisfied."""
+    return answer is not None and answer >= SATISFIED_FROM
 
 
 @dataclass(frozen=True)
