@@ -37,7 +37,10 @@ class Sample:
 
 def choose(user: FakeUser, bare: bool, turn: int) -> tuple[str, str]:
     """What this patient does next: ("tap", label) or ("text", words)."""
-    last = user.last_message()
+    recent = [m for m in user.messages[-2:] if m.from_bot]
+    last = recent[-1] if recent else None
+    if last is not None and not last.buttons and "?" not in last.text and len(recent) > 1:
+        last = recent[0]  # a note ("here are the buttons again") before the prompt it points to
     labels = [text for row in (last.buttons if last else []) for text, _ in row]
     if bare:
         return ("text", ANSWER) if turn % 4 == 3 or not labels else ("tap", labels[0])

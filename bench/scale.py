@@ -139,6 +139,7 @@ async def measure(settings: Settings, reminders: int, window_s: float, started: 
         if clock.now() > deadline and not await services.database.run(pending_reminders, services):
             break
     scheduler.shutdown(wait=False)
+    await asyncio.sleep(0)
     memory = rss_mb(os.getpid())
 
     def lateness() -> list[float]:
@@ -173,10 +174,13 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--reminders", type=int, default=1_000)
     parser.add_argument("--window", type=float, default=40.0, help="seconds over which the reminders come due")
+    parser.add_argument("--populate-only", action="store_true", help="enrol the patients, measure nothing")
     args = parser.parse_args()
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     began = datetime.now(UTC)
     populate(settings, args.patients, began)
+    if args.populate_only:
+        return
     start = datetime.now(UTC) + timedelta(seconds=15)  # after the service has started and swept idle
     add_reminders(settings, args.reminders, args.window, start)
     result = asyncio.run(measure(settings, args.reminders, args.window, start))
