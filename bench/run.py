@@ -1,306 +1,241 @@
-"""`make bench`: the coach on each Telegram framework against a bare echo bot of that framework
-(aiogram, python-telegram-bot), on this machine, in the same run.
+"""`make bench`: the coach against bare bots of its own framework, on this machine, in one run.
 
-Each bot runs as its own process against the fake Bot API (sandbox/botapi.py) on
-127.0.0.1. A closed loop of C simulated patients each sends `/help` and waits until the bot's
-answer arrives (sendMessage) before sending again. Reported per bot, mode and C: updates a
-second, latency p50 / p99, the bot's CPU per update, its memory (RSS) and the CPU its start-up
-took; then the coach on each framework as a ratio of the bare bot of the same framework, because
-absolute figures move by 20% or more from run to run on a shared machine (../shared/PERFORMANCE.md).
+Each bot runs as its own process against the stand-in Bot API (sandbox/botapi) on 127.0.0.1.
+It writes bench/results.json and prints a table. The figures (docs/performance.md says how each is
+taken, and what the targets are):
 
-    python -m bench.run [--modes polling,webhook] [--concurrency 1,50] [--updates 500] [--runs 3]
-                        [--bots aiogram,ptb,paincoach-aiogram,paincoach-ptb]
+- inbound: patients walking real lesson steps, closed loop with 50 in flight, webhook and polling,
+  aiogram and python-telegram-bot, each against the bare bot of the same framework;
+- latency_at_100_per_s: p50/p99 at an open-loop offered load of 100 updates a second;
+- broadcast: 10,000 recipients against a stand-in that answers 429 above its ceiling;
+- alert_during_broadcast_s: a PHQ-9 item-9 answer to its staff alert, during that broadcast;
+- sweep_ms, rss_mb, reminder_lateness_s: the scheduler with 100,000 patients;
+- startup: the coach's start-up CPU and memory against the bare bot's.
+
+    python -m bench.run [--tiny] [--frameworks aiogram,ptb] [--modes webhook,polling] [--out FILE]
+
+`--tiny` is a quick run of every scenario at a toy size (the test of the results' shape uses it);
+its figures mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from itertools import count
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from cryptography.fernet import Fernet
 
-from sandbox.botapi import FakeTelegram
+from bench import broadcast
+from bench.harness import ROOT, BenchTelegram, Bot, bot_process, cpu_seconds, environment, free_port, rss_mb, wait_ready
+from bench.inbound import Load, Sample
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret"
-# The bare bots, and the coach on each framework (TELEGRAM_FRAMEWORK).
-BARE = {"aiogram": "bench.echo_bot", "ptb": "bench.ptb_echo_bot"}
-BOTS = ("aiogram", "ptb", "paincoach-aiogram", "paincoach-ptb")
-
-
-def framework_of(bot: str) -> str:
-    return bot.removeprefix("paincoach-")
-
-
-class BenchTelegram(FakeTelegram):
-    """The fake Bot API, telling the load generator the moment each answer arrives."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.waiting: dict[int, asyncio.Future[float]] = {}
-
-    async def _send_message(self, params: dict[str, Any]) -> Any:
-        result = await super()._send_message(params)
-        future = self.waiting.pop(params.get("chat_id", 0), None)
-        if future is not None and not future.done():
-            future.set_result(time.perf_counter())
-        return result
+TARGETS = {
+    "throughput_ratio": (">=", 0.5),
+    "cpu_ratio": ("<=", 2.0),
+    "latency_p99_ms": ("<=", 100.0),
+    "broadcast_ratio": (">=", 0.95),
+    "alert_during_broadcast_s": ("<=", 2.0),
+    "sweep_ms": ("<=", 200.0),
+    "rss_mb": ("<=", 300.0),
+    "reminder_lateness_max_s": ("<=", 60.0),
+    "startup_ratio": ("<=", 1.5),
+}
 
 
 @dataclass(frozen=True)
-class Sample:
-    updates_per_second: float
-    p50_ms: float
-    p99_ms: float
-    cpu_ms_per_update: float
+class Size:
+    in_flight: int
+    updates: int
+    runs: int
+    warm_up_steps: int
+    open_loop_s: float
+    recipients: int
+    ceiling: float
+    patients: int
+    reminders: int
+    window_s: float
+
+
+FULL = Size(50, 1500, 3, 12, 20.0, 10_000, 300.0, 100_000, 1_000, 40.0)
+TINY = Size(3, 30, 1, 3, 2.0, 40, 100.0, 300, 10, 3.0)
 
 
 @dataclass(frozen=True)
-class Row:
-    bot: str
-    mode: str
-    concurrency: int
+class Measured:
     sample: Sample
-    rss_mib: float
     startup_cpu_s: float
+    startup_rss_mb: float
+    open_loop: Sample | None
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-DATA_KEY = Fernet.generate_key().decode()
-
-
-@contextmanager
-def bot_process(
-    bot: str, mode: str, telegram: BenchTelegram, workdir: Path, port: int
-) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT),
-        "BENCH_API": telegram.base_url,
-        "BENCH_TOKEN": telegram.token,
-        "BENCH_PORT": str(port),
-        "BENCH_SECRET": SECRET,
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "DATABASE_URL": f"sqlite:///{workdir / f'{bot}-{mode}.db'}",
-        "LOG_LEVEL": "WARNING",
-        "DATA_KEY": DATA_KEY,  # free text sealed as in production (webhook mode requires a key)
-        "TELEGRAM_FRAMEWORK": framework_of(bot),
-    }
-    if mode == "webhook":
-        env |= {
-            "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_LISTEN_HOST": "127.0.0.1",
-            "WEBHOOK_LISTEN_PORT": str(port),
-        }
-    command = ["-m", BARE[bot], mode] if bot in BARE else ["-m", "paincoach.cli", "run"]
-    log = (workdir / f"{bot}-{mode}.log").open("ab")
-    process = subprocess.Popen([sys.executable, *command], cwd=workdir, env=env, stdout=log, stderr=log)
+async def measure(bot: Bot, mode: str, size: Size, workdir: Path, open_loop: bool) -> Measured:
+    telegram = BenchTelegram()
+    await telegram.start()
+    port = free_port()
     try:
-        yield process
+        async with aiohttp.ClientSession() as http:
+            with bot_process(bot, mode, telegram, workdir, port) as process:
+                await wait_ready(telegram, mode, process)
+                startup_cpu, startup_rss = cpu_seconds(process.pid), rss_mb(process.pid)
+                load = Load(telegram, mode, port, http, bare=bot.kind == "bare")
+                users = [telegram.user(20_000 + i, "Bench") for i in range(size.in_flight)]
+                await load.warm_up(users, size.warm_up_steps)
+                samples = [await load.closed_loop(users, size.updates, process.pid) for _ in range(size.runs)]
+                offered = await load.open_loop(users, 100.0, size.open_loop_s) if open_loop else None
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        await telegram.stop()
+    return Measured(median(samples), startup_cpu, startup_rss, offered)
 
 
-async def wait_ready(
-    telegram: BenchTelegram, bot: str, mode: str, process: subprocess.Popen[bytes], workdir: Path
-) -> None:
-    method = "getUpdates" if mode == "polling" else "setWebhook"
-    deadline = time.monotonic() + 300  # a start-up on a busy shared machine
-    while not any(call.method == method and call.finished for call in telegram.calls):
-        if time.monotonic() > deadline or process.poll() is not None:
-            log = workdir / f"{bot}-{mode}.log"
-            tail = log.read_text(errors="replace").splitlines()[-5:] if log.exists() else []
-            raise RuntimeError(f"{bot} (pid {process.pid}) never became ready; its log ends:\n" + "\n".join(tail))
-        await asyncio.sleep(0.05)
+def median(samples: list[Sample]) -> Sample:
+    def mid(field: str) -> float:
+        return float(statistics.median(getattr(s, field) for s in samples))
 
-
-class Load:
-    """Simulated patients sending `/help`, one update at a time each."""
-
-    def __init__(self, telegram: BenchTelegram, mode: str, port: int, http: aiohttp.ClientSession) -> None:
-        self.telegram, self.mode, self.http = telegram, mode, http
-        self.hook = f"http://127.0.0.1:{port}/hook"
-        self.update_ids = count(1)
-        self.message_ids = count(1)
-
-    async def one(self, user_id: int) -> float:
-        user = self.telegram.user(user_id, "Bench")
-        answered: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self.telegram.waiting[user_id] = answered
-        sent = time.perf_counter()
-        if self.mode == "polling":
-            user.send_command("/help")
-        else:
-            update = {
-                "update_id": next(self.update_ids),
-                "message": {
-                    "message_id": next(self.message_ids),
-                    "date": int(time.time()),
-                    "chat": {"id": user_id, "type": "private", "first_name": "Bench"},
-                    "from": user.as_user,
-                    "text": "/help",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-                },
-            }
-            async with self.http.post(self.hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}):
-                pass
-        return await asyncio.wait_for(answered, 60) - sent
-
-    async def closed_loop(self, concurrency: int, updates: int, pid: int, first_user: int) -> Sample:
-        latencies: list[float] = []
-        left = count()
-
-        async def patient(user_id: int) -> None:
-            while next(left) < updates:
-                latencies.append(await self.one(user_id))
-
-        cpu_before, started = cpu_seconds(pid), time.perf_counter()
-        await asyncio.gather(*(patient(first_user + i) for i in range(concurrency)))
-        elapsed, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
-        ordered = sorted(latencies)
-        return Sample(
-            updates_per_second=len(ordered) / elapsed,
-            p50_ms=1000 * ordered[len(ordered) // 2],
-            p99_ms=1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
-            cpu_ms_per_update=1000 * cpu / len(ordered),
-        )
-
-
-def median_sample(samples: list[Sample]) -> Sample:
     return Sample(
-        statistics.median(s.updates_per_second for s in samples),
-        statistics.median(s.p50_ms for s in samples),
-        statistics.median(s.p99_ms for s in samples),
-        statistics.median(s.cpu_ms_per_update for s in samples),
+        updates=sum(s.updates for s in samples),
+        updates_per_s=mid("updates_per_s"),
+        cpu_ms_per_update=mid("cpu_ms_per_update"),
+        p50_ms=mid("p50_ms"),
+        p99_ms=mid("p99_ms"),
+        unanswered=sum(s.unanswered for s in samples),
     )
 
 
-async def measure(bot: str, mode: str, levels: list[int], updates: int, runs: int, workdir: Path) -> list[Row]:
-    telegram = BenchTelegram()
-    await telegram.start()
-    try:
-        return await _measure(telegram, bot, mode, levels, updates, runs, workdir)
-    finally:
-        await telegram.stop()
-
-
-async def _measure(
-    telegram: BenchTelegram, bot: str, mode: str, levels: list[int], updates: int, runs: int, workdir: Path
-) -> list[Row]:
-    rows: list[Row] = []
+def scale(size: Size, workdir: Path) -> dict[str, Any]:
     port = free_port()
-    async with aiohttp.ClientSession() as http:
-        with bot_process(bot, mode, telegram, workdir, port) as process:
-            pid = process.pid
-            await wait_ready(telegram, bot, mode, process, workdir)
-            startup = cpu_seconds(pid)
-            load = Load(telegram, mode, port, http)
-            users = max(levels)
-            await asyncio.gather(*(load.one(10_000 + i) for i in range(users)))  # first contact: enrolment
-            for level in levels:
-                samples = [await load.closed_loop(level, updates, pid, 10_000) for _ in range(runs)]
-                rows.append(Row(bot, mode, level, median_sample(samples), rss_mib(pid), startup))
-    return rows
+    env = environment(Bot("coach", "aiogram"), "polling", BenchTelegram(), workdir / f"scale-{port}.db", port)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "--patients", str(size.patients), "--reminders", str(size.reminders),
+         "--window", str(size.window_s)],
+        cwd=workdir, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["patients"] = size.patients
+    return result
 
 
-def ratio(coach: float, bare: float) -> str:
-    return f"{coach / bare:.2f}x" if bare else "-"
+async def run(size: Size, frameworks: list[str], modes: list[str], workdir: Path) -> dict[str, Any]:
+    inbound: list[dict[str, Any]] = []
+    startup: dict[str, Any] = {}
+    latency: dict[str, Any] = {}
+    for framework in frameworks:
+        for mode in modes:
+            print(f"inbound: {framework}, {mode} ...", file=sys.stderr, flush=True)
+            first = framework == frameworks[0] and mode == "webhook"
+            bare = await measure(Bot("bare", framework), mode, size, workdir, open_loop=False)
+            coach = await measure(Bot("coach", framework), mode, size, workdir, open_loop=first)
+            c, b = coach.sample, bare.sample
+            inbound.append(
+                {
+                    "framework": framework,
+                    "mode": mode,
+                    "patients_in_flight": size.in_flight,
+                    "updates_per_s": round(c.updates_per_s, 1),
+                    "bare_updates_per_s": round(b.updates_per_s, 1),
+                    "throughput_ratio": round(c.updates_per_s / b.updates_per_s, 3),
+                    "cpu_ms_per_update": round(c.cpu_ms_per_update, 2),
+                    "bare_cpu_ms_per_update": round(b.cpu_ms_per_update, 2),
+                    "cpu_ratio": round(c.cpu_ms_per_update / b.cpu_ms_per_update, 2),
+                    "p50_ms": round(c.p50_ms, 1),
+                    "p99_ms": round(c.p99_ms, 1),
+                    "unanswered": c.unanswered,
+                }
+            )
+            if coach.open_loop is not None:
+                latency = {"p50_ms": round(coach.open_loop.p50_ms, 1), "p99_ms": round(coach.open_loop.p99_ms, 1)}
+            if framework not in startup:
+                startup[framework] = {
+                    "cpu_s": round(coach.startup_cpu_s, 2),
+                    "bare_cpu_s": round(bare.startup_cpu_s, 2),
+                    "ratio": round(coach.startup_cpu_s / bare.startup_cpu_s, 2),
+                    "rss_mb": round(coach.startup_rss_mb, 1),
+                    "bare_rss_mb": round(bare.startup_rss_mb, 1),
+                }
+    print("broadcast, and an alert during it ...", file=sys.stderr, flush=True)
+    during = await broadcast.measure(frameworks[0], workdir, size.recipients, size.ceiling)
+    print(f"the scheduler with {size.patients} patients ...", file=sys.stderr, flush=True)
+    at_scale = scale(size, workdir)
+    return {
+        "inbound": inbound,
+        "latency_at_100_per_s": latency,
+        **during,
+        "sweep_ms": at_scale["sweep_ms"],
+        "rss_mb": at_scale["rss_mb"],
+        "reminder_lateness_s": at_scale["reminder_lateness_s"],
+        "scale": {"patients": at_scale["patients"], "reminders": at_scale["reminders"]},
+        "startup": startup[frameworks[0]] | {"framework": frameworks[0]},
+        "startup_by_framework": startup,
+        "size": asdict(size),
+    }
 
 
-def report(rows: list[Row]) -> str:
+def verdicts(results: dict[str, Any]) -> list[tuple[str, float | None, str, bool]]:
+    """Each target with the figure it is judged on: (name, figure, target, met)."""
+    webhook = next(
+        (r for r in results["inbound"] if r["framework"] == "aiogram" and r["mode"] == "webhook"),
+        results["inbound"][0],
+    )
+    figures = {
+        "throughput_ratio": webhook["throughput_ratio"],
+        "cpu_ratio": webhook["cpu_ratio"],
+        "latency_p99_ms": results["latency_at_100_per_s"].get("p99_ms"),
+        "broadcast_ratio": results["broadcast"]["ratio"],
+        "alert_during_broadcast_s": results["alert_during_broadcast_s"],
+        "sweep_ms": results["sweep_ms"],
+        "rss_mb": results["rss_mb"],
+        "reminder_lateness_max_s": results["reminder_lateness_s"]["max"],
+        "startup_ratio": results["startup"]["ratio"],
+    }
+    lost = results["broadcast"]["lost"] + results["broadcast"]["duplicated"]
+    out = []
+    for name, (sense, target) in TARGETS.items():
+        figure = figures[name]
+        met = figure is not None and (figure >= target if sense == ">=" else figure <= target)
+        if name == "broadcast_ratio":
+            met = met and lost == 0
+        out.append((name, figure, f"{sense} {target:g}", met))
+    return out
+
+
+def table(results: dict[str, Any]) -> str:
     lines = [
-        "| bot | mode | C | updates/s | p50 ms | p99 ms | CPU per update | RSS | start-up CPU |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| framework | mode | in flight | updates/s | bare | ratio | CPU ms/update | bare | ratio | p50 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in rows:
-        s = row.sample
+    for r in results["inbound"]:
         lines.append(
-            f"| {row.bot} | {row.mode} | {row.concurrency} | {s.updates_per_second:.0f} | {s.p50_ms:.1f} | "
-            f"{s.p99_ms:.1f} | {s.cpu_ms_per_update:.2f} ms | {row.rss_mib:.0f} MiB | {row.startup_cpu_s:.2f} s |"
+            f"| {r['framework']} | {r['mode']} | {r['patients_in_flight']} | {r['updates_per_s']} | "
+            f"{r['bare_updates_per_s']} | {r['throughput_ratio']} | {r['cpu_ms_per_update']} | "
+            f"{r['bare_cpu_ms_per_update']} | {r['cpu_ratio']} | {r['p50_ms']} | {r['p99_ms']} |"
         )
-    lines += [
-        "",
-        "paincoach on each framework as a ratio of the bare bot of that framework (throughput: higher is better;"
-        " the rest: lower is better):",
-        "",
-        "| framework | mode | C | updates/s | p50 | p99 | CPU per update | RSS | start-up CPU |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    bare = {(r.bot, r.mode, r.concurrency): r for r in rows if r.bot in BARE}
-    for row in rows:
-        other = bare.get((framework_of(row.bot), row.mode, row.concurrency))
-        if row.bot in BARE or other is None:
-            continue
-        s, b = row.sample, other.sample
-        lines.append(
-            f"| {framework_of(row.bot)} | {row.mode} | {row.concurrency} | "
-            f"{ratio(s.updates_per_second, b.updates_per_second)} | "
-            f"{ratio(s.p50_ms, b.p50_ms)} | {ratio(s.p99_ms, b.p99_ms)} | "
-            f"{ratio(s.cpu_ms_per_update, b.cpu_ms_per_update)} | {ratio(row.rss_mib, other.rss_mib)} | "
-            f"{ratio(row.startup_cpu_s, other.startup_cpu_s)} |"
-        )
+    lines += ["", "| target | figure | goal | met |", "|---|---|---|---|"]
+    for name, figure, goal, met in verdicts(results):
+        lines.append(f"| {name} | {figure} | {goal} | {'yes' if met else 'NO'} |")
     return "\n".join(lines)
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--modes", default="polling,webhook")
-    parser.add_argument("--concurrency", default="1,50")
-    parser.add_argument("--updates", type=int, default=500, help="updates per run")
-    parser.add_argument("--runs", type=int, default=3, help="runs per case; the median is reported")
-    parser.add_argument("--bots", default=",".join(BOTS), help=f"any of {', '.join(BOTS)}")
+    parser.add_argument("--tiny", action="store_true", help="every scenario at a toy size (figures mean nothing)")
+    parser.add_argument("--frameworks", default="aiogram,ptb")
+    parser.add_argument("--modes", default="webhook,polling")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()
-    unknown = set(args.bots.split(",")) - set(BOTS)
-    if unknown:
-        parser.error(f"unknown bot {', '.join(sorted(unknown))}: choose from {', '.join(BOTS)}")
-    levels = [int(c) for c in args.concurrency.split(",")]
-    rows: list[Row] = []
+    size = TINY if args.tiny else FULL
     with tempfile.TemporaryDirectory(prefix="paincoach-bench-") as folder:
-        for mode in args.modes.split(","):
-            for bot in args.bots.split(","):
-                print(f"measuring {bot} ({mode}) ...", file=sys.stderr, flush=True)
-                rows += await measure(bot, mode, levels, args.updates, args.runs, Path(folder))
-    print(report(rows))
+        results = asyncio.run(run(size, args.frameworks.split(","), args.modes.split(","), Path(folder)))
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    print(f"\nwritten: {args.out}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -18,7 +18,7 @@ from coach.summaries import WeeklySummaries
 from scheduler.service import Periodic, SchedulerService
 
 LEASE_SECONDS = 5  # renewed this often; it lasts LEASE_TTL (20 s)
-DUE_SWEEP_SECONDS = 30
+DUE_SWEEP_SECONDS = 10  # with nothing due, a sweep is one index probe (make bench: sweep_ms)
 SAFETY_SWEEP_SECONDS = 60
 BROADCAST_SWEEP_SECONDS = 5
 TICKET_SWEEP_SECONDS = 60

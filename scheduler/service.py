@@ -88,6 +88,7 @@ class SchedulerService:
         self.ttl = ttl
         self.periodic = tuple(periodic)
         self.active = False
+        self._unplanned_left = True  # patients enrolled before the scheduler may still need planning
         self._sender_task: asyncio.Task[None] | None = None
 
     # -- the lease ------------------------------------------------------------------------
@@ -118,6 +119,7 @@ class SchedulerService:
                 "%d message(s) in flight when the last sender stopped are sent again, %d in doubt", again, doubtful
             )
         self.active = True
+        self._unplanned_left = True
         self._sender_task = asyncio.create_task(self.sender.run(), name="sender")
         try:
             planned = await self.database.run(self.coach.plan_unplanned)
@@ -161,9 +163,11 @@ class SchedulerService:
         """Turn every due row into its engine event, once each; returns how many were sent on."""
         if not self.active:
             return 0
-        planned = await self.database.run(self.coach.plan_unplanned, DUE_BATCH)
-        if planned:
-            log.info("planned what is due for %d patient(s) enrolled before the scheduler", planned)
+        if self._unplanned_left:  # until a sweep finds nobody left: the search looks at every patient
+            planned = await self.database.run(self.coach.plan_unplanned, DUE_BATCH)
+            self._unplanned_left = planned == DUE_BATCH
+            if planned:
+                log.info("planned what is due for %d patient(s) enrolled before the scheduler", planned)
         fired = 0
         while True:
             rows = await self.database.run(self.coach.due_now, DUE_BATCH)

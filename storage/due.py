@@ -80,15 +80,16 @@ def defer(session: Session, due_id: int, until: datetime) -> None:
 
 
 def without_rows(session: Session, limit: int) -> list[Patient]:
-    """Patients taking part who have no due rows at all (a few at a time)."""
-    planned = select(DueEvent.patient_id).distinct()
+    """Patients taking part who have no due rows at all (a few at a time). NOT EXISTS on the
+    indexed patient_id, so each patient costs one index probe rather than a scan of every row."""
+    planned = select(DueEvent.id).where(col(DueEvent.patient_id) == col(Patient.id)).exists()
     return list(
         session.exec(
             select(Patient)
             .where(
                 col(Patient.status) == "active",
                 col(Patient.consented_at).is_not(None),
-                col(Patient.id).not_in(planned),
+                ~planned,
             )
             .order_by(col(Patient.id))
             .limit(limit)

@@ -1,6 +1,7 @@
-"""The bare aiogram bot the coach is measured against: it echoes every text, nothing more.
+"""The bare aiogram bot the coach is measured against: it answers every text with a message, and
+every tap by answering the callback and sending a message with a button; nothing more.
 
-python -m bench.echo_bot polling|webhook   (BENCH_API, BENCH_TOKEN, BENCH_PORT, BENCH_SECRET)
+python -m bench.bare_aiogram polling|webhook   (BENCH_API, BENCH_TOKEN, BENCH_PORT, BENCH_SECRET)
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import sys
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+
+KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Next", callback_data="next")]])
 
 
 async def main(mode: str) -> None:
@@ -25,7 +28,13 @@ async def main(mode: str) -> None:
 
     @dispatcher.message()
     async def echo(message: Message) -> None:
-        await message.answer(message.text or "?")
+        await message.answer(message.text or "?", reply_markup=KEYBOARD)
+
+    @dispatcher.callback_query()
+    async def tapped(query: CallbackQuery) -> None:
+        await query.answer()
+        if query.message is not None:
+            await bot.send_message(query.message.chat.id, query.data or "?", reply_markup=KEYBOARD)
 
     gc.collect()
     gc.freeze()  # as the coach does, so the comparison is of the work, not of the collector
