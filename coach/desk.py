@@ -188,7 +188,7 @@ class GuideDesk:
             code=patient.code or "?", status=patient.status, consented_at=patient.consented_at,
             lessons_done=state.lessons_done, in_progress=in_progress, last_done=last_done,
             scores=results.latest_results(session, patient.id), flags=results.open_flags(session, patient.id),
-            unreachable=patient.unreachable_at is not None,
+            unreachable=patient.unreachable_at is not None, emergency_contact=patient.emergency_contact,
         )  # fmt: skip
 
     def card(self, session: Session, patient: Patient) -> str:

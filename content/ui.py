@@ -139,7 +139,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "guide_draft_full": frozenset({"limit"}),
     "guide_reply": frozenset({"name"}),
     "guide_reply_media": frozenset({"name"}),
-    "staff_card": frozenset({"code", "status", "started", "lesson", "scores", "flags"}),
+    "staff_card": frozenset({"code", "status", "started", "lesson", "scores", "flags", "emergency_contact"}),
     "staff_relay_header": frozenset({"code"}),
     "staff_mark_answered": frozenset(),
     "staff_marked_answered": frozenset({"code"}),

@@ -67,6 +67,7 @@ class Patient:
     scores: Sequence[ScoreLine] = ()
     flags: Sequence[FlagLine] = ()
     unreachable: bool = False
+    emergency_contact: str | None = None  # or GP; recorded at enrolment (empty until then)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def card(texts: Texts, patient: Patient, zone: str) -> str:
             "lesson": lesson_reached(texts, patient),
             "scores": score_lines(texts, patient.scores, zone),
             "flags": flag_lines(texts, patient.flags, zone),
+            "emergency_contact": patient.emergency_contact or "",
         },
     )
 

@@ -98,7 +98,7 @@ class SafetyCheckStage(Stage):
             names = {CARRY_ON: "risk_pause_carry_on", GUIDE: "risk_pause_guide", CONTACTS: "risk_pause_contacts"}
             turn.mark_chosen(message_id, turn.ui("risk_pause"), turn.ui(names[choice]))
             if choice == CONTACTS:
-                turn.say("risk_contacts", **turn.crisis_context())
+                turn.actions.append(Send(turn.ui("risk_contacts", **turn.crisis_context()), urgent=True))
                 self.pause(turn)  # still their choice what comes next
                 return
             turn.state = replace(turn.state, overlay=None)
