@@ -80,7 +80,8 @@ async def _measure(
     bot = Bot("coach", framework)
     database = workdir / f"coach-{framework}-webhook-{port}.db"
     env = environment(bot, "webhook", telegram, database, port)
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bench.scale", "--populate-only", "--patients", str(recipients)],
         cwd=workdir, env=env, check=True, capture_output=True,
     )  # fmt: skip
@@ -89,12 +90,17 @@ async def _measure(
     chats = set(range(FIRST_CHAT, FIRST_CHAT + recipients))
     telegram.watched = chats | {STAFF_CHAT}
     async with aiohttp.ClientSession() as http:
-        with bot_process(bot, "webhook", telegram, workdir, port, DATABASE_URL=f"sqlite:///{database}", **rate) as process:
+        with bot_process(
+            bot, "webhook", telegram, workdir, port, DATABASE_URL=f"sqlite:///{database}", **rate
+        ) as process:
             await wait_ready(telegram, "webhook", process)
             load = Load(telegram, "webhook", port, http, bare=False)
             await to_item_9(load, telegram)
             telegram.rate_limit(global_per_second=ceiling)
-            staff.send_text(COORDINATOR, "/broadcast everyone\nA reminder from your care team, {{ code }}: this week's lesson is open.")
+            staff.send_text(
+                COORDINATOR,
+                "/broadcast everyone\nA reminder from your care team, {{ code }}: this week's lesson is open.",
+            )
             await load.post()
             await wait_for(lambda: any("Send to" in t for row in _buttons(staff) for t in row), 60)
             staff.press(COORDINATOR, next(t for row in _buttons(staff) for t in row if "Send to" in t))

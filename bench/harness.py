@@ -38,8 +38,8 @@ class BenchTelegram(FakeTelegram):
         self.watched: set[int] = set()
         self.deliver_webhooks = deliver_webhooks
 
-    async def _execute(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        status, body = await super()._execute(method, params)
+    async def _execute(self, method: str, params: dict[str, Any], user_agent: str = "") -> tuple[int, dict[str, Any]]:
+        status, body = await super()._execute(method, params, user_agent)
         if status == 200 and method.lower() in ANSWERS:
             chat = params.get("chat_id")
             chat_id = int(chat) if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit() else 0

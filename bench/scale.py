@@ -90,11 +90,14 @@ def populate(settings: Settings, patients: int, now: datetime) -> None:
             # 26 rows a patient: by the DB-API directly, since 2.6 million rows through the ORM's
             # type processing would take the bench many minutes (UTC, naive, as UTCDateTime stores them)
             stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-            future_rows = [(row.kind, row.key, row.due_at.astimezone(UTC).replace(tzinfo=None).isoformat(" ")) for row in future]
+            future_rows = [
+                (row.kind, row.key, row.due_at.astimezone(UTC).replace(tzinfo=None).isoformat(" ")) for row in future
+            ]
             raw = session.connection().connection.driver_connection
             assert raw is not None
             raw.executemany(
-                "INSERT INTO due_event (patient_id, kind, key, due_at, status, created_at) VALUES (?, ?, ?, ?, 'pending', ?)",
+                "INSERT INTO due_event (patient_id, kind, key, due_at, status, created_at)"
+                " VALUES (?, ?, ?, ?, 'pending', ?)",
                 [(n, kind, key, due, stamp) for n in ids for kind, key, due in future_rows],
             )
     database.dispose()
@@ -120,7 +123,7 @@ async def measure(settings: Settings, reminders: int, window_s: float, started: 
     clock = SystemClock()
     content = load_content(settings.content_dir, settings.default_locale)
     services = make_services(settings, open_database(settings), content, clock)
-    sender = make_sender(settings, services, Accepts())  # type: ignore[arg-type]
+    sender = make_sender(settings, services, Accepts())
     service = make_scheduler(services, sender)
     await service.renew()
     gc.collect()
@@ -176,7 +179,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=40.0, help="seconds over which the reminders come due")
     parser.add_argument("--populate-only", action="store_true", help="enrol the patients, measure nothing")
     args = parser.parse_args()
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     began = datetime.now(UTC)
     populate(settings, args.patients, began)
     if args.populate_only:

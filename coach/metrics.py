@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from clock import Clock
+from storage import alerts
 from storage.database import Database
 from storage.lease import current
 from storage.models import Alert, OutboxMessage
@@ -70,6 +71,10 @@ class DatabaseCollector(Collector):
         yield GaugeMetricFamily("paincoach_alerts_open", "Risk alerts nobody has acknowledged.", value=count)
         age = 0.0 if oldest is None else max(0.0, (now - _aware(oldest)).total_seconds())
         yield GaugeMetricFamily("paincoach_alerts_oldest_open_seconds", "Age of the oldest open alert.", value=age)
+        yield GaugeMetricFamily(
+            "paincoach_alerts_false_alarms", "Alerts closed as false alarms (to tune the phrase lists).",
+            value=alerts.false_alarms(session),
+        )  # fmt: skip
 
     def _lease(self, session: Session, now: datetime) -> Iterator[GaugeMetricFamily]:
         lease = current(session)

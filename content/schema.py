@@ -656,6 +656,9 @@ class Program(Strict):
     questionnaires: tuple[QuestionnaireOccasion, ...] = ()  # when questionnaires are given
     stepped_care: tuple[SteppedCareRule, ...] = ()  # when a patient is flagged for the guide to review
     schedule: Schedule = Field(default_factory=Schedule)
+    # PHQ-9 item 9 answered "Several days": urgent by default (CLINICAL.md: any answer above "Not at
+    # all" reaches a person at once); a site may make it "review" (within one working day).
+    phq9_item9_several_days: Literal["urgent", "review"] = "urgent"
 
     @model_validator(mode="after")
     def _in_order(self) -> Program:

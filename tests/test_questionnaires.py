@@ -170,14 +170,25 @@ def test_phq9_item_9_nearly_every_day_sends_the_safety_message_first_and_an_urge
     assert "1 of 7" in plain(patient.prompt().text), "the flow goes on"
 
 
-def test_phq9_item_9_several_days_is_a_review_alert_with_the_safety_message(content: Content) -> None:
+def test_phq9_item_9_several_days_is_urgent_by_default_with_the_safety_message(content: Content) -> None:
     patient = EnginePatient(content)
     onboard(patient)
     start_checkin(patient)
     answer_all(patient, [0] * 8)
     answer(patient, 1)
-    assert [a.level for a in sent(patient, RaiseAlert)] == ["review"]
+    assert [a.level for a in sent(patient, RaiseAlert)] == ["urgent"]
     assert any(isinstance(a, Send) and a.urgent for a in patient.actions)
+
+
+def test_a_site_may_make_phq9_item_9_several_days_a_review(content: Content) -> None:
+    program = content.program.model_copy(update={"phq9_item9_several_days": "review"})
+    patient = EnginePatient(content.model_copy(update={"program": program}))
+    onboard(patient)
+    start_checkin(patient)
+    answer_all(patient, [0] * 8)
+    answer(patient, 1)
+    assert [a.level for a in sent(patient, RaiseAlert)] == ["review"]
+    assert any(isinstance(a, Send) and a.urgent for a in patient.actions), "the safety message all the same"
 
 
 def test_a_weekly_check_is_announced_once_and_started_from_its_button(content: Content) -> None:

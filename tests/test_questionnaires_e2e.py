@@ -5,6 +5,7 @@ of waiting messages, the check-in sweep, resuming after a restart, the /progress
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -82,7 +83,7 @@ async def answer_phq9(user: FakeUser, telegram: FakeTelegram, item_9: str) -> No
 async def test_item_9_nearly_every_day_sends_the_safety_message_and_an_urgent_alert_that_is_acknowledged(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    settings = settings_for(telegram, tmp_path)
+    settings = settings_for(telegram, tmp_path, admin_ids=(GUIDE,))
     staff = telegram.group(STAFF_CHAT, "Guides")
     async with running_coach(settings, ManualClock()):
         user = telegram.user(5101, "Fay")
@@ -106,14 +107,24 @@ async def test_item_9_nearly_every_day_sends_the_safety_message_and_an_urgent_al
     alert_rows = alerts_of(settings.database_url)
     assert [(a.level, a.acknowledged_by) for a in alert_rows] == [("urgent", GUIDE)]
     actions = audit_actions(settings.database_url)
-    assert actions[:3] == ["alert_raised", "questionnaire_completed", "alert_acknowledged"]
+    assert [a for a in actions if a != "staff_added"][:3] == [
+        "alert_raised",
+        "questionnaire_completed",
+        "alert_acknowledged",
+    ]
 
 
-async def test_item_9_several_days_is_a_review_alert_raised_again_until_acknowledged(
+async def test_item_9_several_days_is_a_review_alert_raised_again_until_acknowledged_where_a_site_says_so(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     clock = ManualClock()
-    settings = settings_for(telegram, tmp_path)
+    site = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, site)
+    program = site / "program.yaml"
+    program.write_text(
+        program.read_text().replace("phq9_item9_several_days: urgent", "phq9_item9_several_days: review")
+    )
+    settings = settings_for(telegram, tmp_path, content_dir=site)
     staff = telegram.group(STAFF_CHAT, "Guides")
     async with running_coach(settings, clock) as coach:
         user = telegram.user(5102)
@@ -160,6 +171,8 @@ async def test_crisis_words_in_a_thought_record_trigger_the_protocol_and_the_rec
         user.mark()
         await say(user, telegram, "I just want to end it all")
         safety = await user.wait_for_text("not watched around the clock", timeout=15)
+        await user.wait_for_text("What would help most now", timeout=15)  # the record waits for their choice
+        await tap(user, telegram, "Carry on with the course")
         await user.wait_for_text("What did you feel?", timeout=15)
         await settle(telegram)
         assert "13 11 14" in safety.text
@@ -187,6 +200,8 @@ async def test_crisis_words_in_a_question_for_the_guide_trigger_the_protocol_and
         await say(user, telegram, "Will the course help when I have thoughts of suicide?")
         safety = await user.wait_for_text("not watched around the clock", timeout=15)
         assert "116 123" in safety.text, "the safety message, with the UK's crisis contacts"
+        await user.wait_for_text("What would help most now", timeout=15)  # onboarding waits for their choice
+        await tap(user, telegram, "Carry on with the course")
         await user.wait_for_text("A guide will get back to you soon", timeout=15)
         await settle(telegram)
         assert any("I have a question" in label for row in last(user).buttons for label, _ in row), "back to consent"

@@ -203,6 +203,13 @@ class QuestionnairesStage(Stage):
         """A risk answer (PHQ-9 item 9 above 0): the safety message at once and an alert to the guides;
         raised once per questionnaire, again only if a later answer is more urgent."""
         rule = scoring.risk(questionnaire, survey.answers)
+        if (
+            rule is not None
+            and rule.item == "phq9_9"
+            and survey.answers.get(rule.item) == 1
+            and turn.full_content.program.phq9_item9_several_days == "review"
+        ):
+            rule = rule.model_copy(update={"level": "review"})  # the site's choice (program.yaml)
         if rule is None or scoring.LEVELS[rule.level] <= scoring.LEVELS.get(survey.alerted or "", 0):
             return survey
         turn.actions.append(Send(turn.ui("survey_safety_message", **turn.crisis_context()), urgent=True))

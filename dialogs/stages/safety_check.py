@@ -37,9 +37,12 @@ class SafetyCheckStage(Stage):
         kind, since = hold
         turn.risk_hold = None
         # what the patient's place would have sent next waits: the lesson goes on after their choice
-        turn.actions[since:] = [
-            a for a in turn.actions[since:] if not (isinstance(a, Send) and not a.urgent and a.at is None)
-        ]
+        held = [a for a in turn.actions[since:] if isinstance(a, Send) and not a.urgent and a.at is None]
+        turn.actions[since:] = [a for a in turn.actions[since:] if not any(a is h for h in held)]
+        # messages without buttons (a lesson's text, "a guide will get back to you") wait for the
+        # patient's choice; a question is asked again then, with fresh buttons
+        texts = tuple(h.text for h in held if not h.buttons)
+        turn.state = replace(turn.state, risk_held=(*turn.state.risk_held, *texts)[-10:])
         if kind == ASK:
             self.ask(turn)
         else:
@@ -89,6 +92,8 @@ class SafetyCheckStage(Stage):
             turn.state = replace(turn.state, overlay=None)
             if choice == NO:
                 turn.say("risk_question_thanks")
+                held, turn.state = turn.state.risk_held, replace(turn.state, risk_held=())
+                turn.actions.extend(Send(text) for text in held)
                 turn.show_current(fresh=True)
                 return
             turn.actions.append(Send(turn.ui("safety_message", **turn.crisis_context()), urgent=True))
@@ -98,12 +103,17 @@ class SafetyCheckStage(Stage):
             names = {CARRY_ON: "risk_pause_carry_on", GUIDE: "risk_pause_guide", CONTACTS: "risk_pause_contacts"}
             turn.mark_chosen(message_id, turn.ui("risk_pause"), turn.ui(names[choice]))
             if choice == CONTACTS:
-                turn.say("risk_contacts", **turn.crisis_context())
+                turn.actions.append(Send(turn.ui("risk_contacts", **turn.crisis_context()), urgent=True))
                 self.pause(turn)  # still their choice what comes next
                 return
-            turn.state = replace(turn.state, overlay=None)
+            held, turn.state = turn.state.risk_held, replace(turn.state, overlay=None, risk_held=())
             if choice == GUIDE and turn.choose("guide", None):
                 return
+            before = len(turn.actions)
+            turn.actions.extend(Send(text) for text in held)
             turn.show_current(fresh=True)
+            shown = [a.text for a in turn.actions[before + len(held) :] if isinstance(a, Send)]
+            if held and shown and shown[0] == held[-1]:
+                del turn.actions[before + len(held) - 1]  # the question held is the one shown again
             return
         turn.stale()
