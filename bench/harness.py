@@ -120,6 +120,7 @@ def environment(bot: Bot, mode: str, telegram: FakeTelegram, database: Path, por
         "TELEGRAM_FRAMEWORK": bot.framework,
         "DATABASE_URL": f"sqlite:///{database}",
         "ENROLMENT": "open",
+        "ELIGIBILITY_SCREENING": "false",  # the walkers go straight to consent and the lessons
         "STAFF_CHAT_ID": str(STAFF_CHAT),
         "ADMIN_IDS": str(COORDINATOR),
         "LOG_LEVEL": "WARNING",
