@@ -7,7 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 PACKAGES := paincoach bot coach dialogs content scheduler storage clock sandbox
 
-.PHONY: setup run chat test bench lint format check-content db-upgrade constraints clean
+# `make soak`: the crash test at full size (200 journeys, 20 broadcasts), which takes a long while;
+# `make test` runs it with one journey (PAINCOACH_CRASH_JOURNEYS).
+.PHONY: setup run chat test soak bench lint format check-content db-upgrade constraints clean
 
 # constraints.txt pins every package to the versions tested (docs/operations.md, reproducible installs).
 setup: $(STAMP)
@@ -28,6 +30,9 @@ chat: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+soak: setup
+	PAINCOACH_CRASH_JOURNEYS=200 $(BIN)/python -m pytest -s tests/test_crash.py
 
 bench: setup
 	$(BIN)/python -m bench.run

@@ -4,6 +4,11 @@ answer its tap, one update at a time per chat and many chats at once.
 
 An update that cannot be read is marked failed and skipped: it never stops the process, and
 nothing it says reaches the log.
+
+With several workers (webhook processes behind one URL), two may hold updates of the same chat at
+once: the inbox takes an update only after every earlier one of its chat (storage/inbox.py), and
+the worker that finds earlier ones waiting handles them first, in order; the other worker then
+finds them handled, and does nothing.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from bot.routes import Routes
 from bot.transport import TelegramApi
 from coach import metrics
 from coach.services import Services
-from storage.inbox import Received
+from storage.inbox import NotYourTurn, Received
 
 log = logging.getLogger(__name__)
+
+TURNS = 5  # times an update waits for earlier ones of its chat that keep arriving before it is left for later
 
 
 class UpdatePipeline:
@@ -70,10 +77,27 @@ class UpdatePipeline:
         lock = self._locks.setdefault(key, asyncio.Lock())
         try:
             async with lock:
-                await self._feed(item)
+                await self._in_turn(item)
         finally:
             if not lock.locked() and self._locks.get(key) is lock:
                 del self._locks[key]
+
+    async def _in_turn(self, item: Received, depth: int = 0) -> None:
+        """Handle an update, after the earlier updates of its chat still waiting (another worker
+        stored them, or a crash left them), whichever worker received those."""
+        for _ in range(TURNS):
+            try:
+                await self._feed(item)
+                return
+            except NotYourTurn as turn:
+                earlier = await self.database.run(self.services.inbox.waiting, turn.earlier)
+                log.info("update %d waits for %d earlier update(s) of its chat", item.update_id, len(earlier),
+                         extra={"update_id": item.update_id})  # fmt: skip
+                if depth < TURNS:
+                    for before in earlier:
+                        await self._in_turn(before, depth + 1)
+        log.warning("update %d left for later: earlier updates of its chat are still waiting", item.update_id,
+                    extra={"update_id": item.update_id})  # fmt: skip
 
     async def _feed(self, item: Received) -> None:
         inbox = self.services.inbox
@@ -89,6 +113,8 @@ class UpdatePipeline:
         route = type(inbound).__name__
         try:
             answer = await self.database.run(self.routes.route, item.update_id, inbound)
+        except NotYourTurn:
+            raise
         except Exception:
             # Never log what was written: the kind of event is enough to find the bug.
             log.exception("handling update %d (%s) failed", item.update_id, route,

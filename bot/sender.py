@@ -151,6 +151,11 @@ class Sender:
             async with gate:
                 if message.priority >= Priority.BROADCAST:
                     await self._pace(message.chat_id)
+                # Recorded on each side of the request, each at once: a crash can leave in doubt
+                # only a message marked `sending` and not yet recorded (at most one per chat, and
+                # `concurrency` in all), so only those are sent twice (outbox.recover_in_flight).
+                # The token is taken after the mark, so that requests leave at the rate it keeps.
+                await self.database.run(self._mark_sending, message.id)
                 if message.priority >= Priority.SCHEDULED:  # reminders, releases, broadcasts: bulk
                     await self.limiter.acquire()
                 else:  # a reply to the patient, or a risk alert: counted, never kept waiting
@@ -162,12 +167,10 @@ class Sender:
                     metrics.TOO_MANY.inc()
                     log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
                     self.limiter.pause(delivery.seconds)
+                await self.database.run(self._record_one, message, delivery)
                 return delivery
 
-        deliveries = await asyncio.gather(*(one(m) for m in claimed))
-        # One transaction for the round: a crash before it leaves these rows claimed, as a crash
-        # during the round would anyway (see storage/outbox.py: recover_in_flight).
-        await self.database.run(self._record_all, list(zip(claimed, deliveries, strict=True)))
+        await asyncio.gather(*(one(m) for m in claimed))
         if len(self._last_sent) > 50_000:
             horizon = self.ticker.monotonic() - self.chat_gap
             self._last_sent = {chat: at for chat, at in self._last_sent.items() if at > horizon}
@@ -199,13 +202,13 @@ class Sender:
             log.exception("sending outbox message %d failed unexpectedly", message.id)
             return Transient(type(error).__name__)
 
-    def _record_all(self, results: list[tuple[Claimed, Delivery]]) -> None:
+    def _mark_sending(self, message_id: int) -> None:
         with self.database.transaction() as session:
-            sent = [(m.id, d.message_id) for m, d in results if isinstance(d, Delivered)]
-            outbox.mark_all_sent(session, sent, self.clock.now())
-            for message, delivery in results:
-                if not isinstance(delivery, Delivered):
-                    self._record(session, message, delivery)
+            outbox.mark_sending(session, message_id)
+
+    def _record_one(self, message: Claimed, delivery: Delivery) -> None:
+        with self.database.transaction() as session:
+            self._record(session, message, delivery)
 
     def _record(self, session: Session, message: Claimed, delivery: Delivery) -> None:
         now = self.clock.now()

@@ -11,6 +11,7 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from clock import Clock
+from storage import outbox
 from storage.database import Database
 from storage.lease import current
 from storage.models import Alert, OutboxMessage
@@ -42,7 +43,7 @@ def check(database: Database, clock: Clock, *, needs_lease: bool = True) -> Heal
             oldest = session.exec(
                 select(func.min(OutboxMessage.created_at)).where(
                     col(OutboxMessage.priority) == int(Priority.URGENT),
-                    col(OutboxMessage.status).in_(("pending", "sending")),
+                    col(OutboxMessage.status).in_(outbox.WAITING),
                     col(OutboxMessage.not_before) <= now + timedelta(seconds=60),
                 )
             ).one()

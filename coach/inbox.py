@@ -46,9 +46,15 @@ class Inbox:
         with self.database.transaction() as session:
             return inbox.unhandled(session)
 
+    def waiting(self, update_ids: list[int]) -> list[Received]:
+        """Of these (earlier updates of a chat, from `NotYourTurn`), the ones still to handle."""
+        with self.database.transaction() as session:
+            return inbox.waiting(session, update_ids)
+
     def once(self, update_id: int | None, work: Callable[[Session], T], duplicate: T) -> T:
         """Run `work` in one transaction that also marks the update handled; `duplicate`, and no
-        effects, if it was handled before. Retried whole when another worker got in first."""
+        effects, if it was handled before. Retried whole when another worker got in first.
+        Raises `NotYourTurn` (storage/inbox.py) while an earlier update of its chat waits."""
 
         def attempt() -> T:
             with self.database.transaction() as session:

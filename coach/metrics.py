@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from clock import Clock
-from storage import alerts
+from storage import alerts, outbox
 from storage.database import Database
 from storage.lease import current
 from storage.models import Alert, OutboxMessage
@@ -54,7 +54,7 @@ class DatabaseCollector(Collector):
                                 labels=["priority"])  # fmt: skip
         rows = session.exec(
             select(OutboxMessage.priority, func.count(), func.min(OutboxMessage.not_before))
-            .where(col(OutboxMessage.status).in_(("pending", "sending")))
+            .where(col(OutboxMessage.status).in_(outbox.WAITING))
             .group_by(col(OutboxMessage.priority))
         ).all()
         for priority, count, oldest in rows:

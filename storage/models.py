@@ -93,7 +93,8 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=16)  # message | edit
     payload: dict[str, Any] = Field(sa_column=Column(SealedJSON, nullable=False))
     priority: int = 20
-    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|blocked|cancelled|in_doubt
+    # pending|claimed|sending|sent|failed|blocked|cancelled|in_doubt (storage/outbox.py)
+    status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     not_before: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)

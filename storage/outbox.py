@@ -20,6 +20,13 @@ from storage.topics import Thread, thread_for_patient
 LEASE = timedelta(seconds=60)  # a claimed message not reported on by then is claimed again
 SCAN = 500  # rows looked at per claim
 
+# A row's way out: pending -> claimed (picked for the sender's round, not yet asked of Telegram)
+# -> sending (its request has started) -> sent | pending again (a retry) | failed | blocked ...
+# Only a `sending` row can have reached Telegram unrecorded when the process dies: a `claimed` one
+# goes back to the queue after a crash as if nothing happened (no duplicate, nothing in doubt).
+WAITING = ("pending", "claimed", "sending")  # not yet sent, and not given up on
+IN_FLIGHT = ("claimed", "sending")
+
 
 class Priority(IntEnum):
     """Lower goes first: risk alerts, then replies to the patient, then timed messages, then broadcasts."""
@@ -155,12 +162,12 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
             col(OutboxMessage.payload),
         )
         .where(
-            col(OutboxMessage.status).in_(("pending", "sending")),
+            col(OutboxMessage.status).in_(WAITING),
             # Messages timed for later (a reminder, a breathing cue) neither block nor fill the scan;
             # in-flight ones and retries do block their chat, to keep its messages in order.
             or_(
                 col(OutboxMessage.not_before) <= now,
-                col(OutboxMessage.status) == "sending",
+                col(OutboxMessage.status).in_(IN_FLIGHT),
                 col(OutboxMessage.attempts) > 0,
                 col(OutboxMessage.error).is_not(None),
             ),
@@ -202,7 +209,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id).in_(list(chosen)))
-        .values(status="sending", not_before=now + LEASE)
+        .values(status="claimed", not_before=now + LEASE)
     )
     details = session.execute(
         select_columns(
@@ -234,24 +241,17 @@ def _topic_thread(session: Session, payload: dict[str, Any]) -> Thread:
     return None if patient_id is None else thread_for_patient(session, int(patient_id))
 
 
+def mark_sending(session: Session, message_id: int) -> None:
+    """Its request is about to start: from now on, a crash leaves it in doubt (recover_in_flight)."""
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(status="sending"))
+
+
 def mark_sent(session: Session, message_id: int, telegram_message_id: int | None, now: datetime) -> None:
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
         .values(status="sent", sent_at=now, telegram_message_id=telegram_message_id, error=None)
     )
-
-
-def mark_all_sent(session: Session, sent: list[tuple[int, int | None]], now: datetime) -> None:
-    """Many messages delivered: (outbox id, Telegram message id) each, in one statement."""
-    if sent:
-        session.execute(
-            update(OutboxMessage),
-            [
-                {"id": sent_id, "status": "sent", "sent_at": now, "telegram_message_id": message_id, "error": None}
-                for sent_id, message_id in sent
-            ],
-        )
 
 
 def retry_at(session: Session, message_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
@@ -282,7 +282,7 @@ def mark_unreachable(session: Session, chat_id: int, now: datetime) -> int:
     )
     result = session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status).in_(("pending", "sending")))
+        .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status).in_(WAITING))
         .values(status="blocked", error="blocked by the user")
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -311,7 +311,7 @@ def unsent_now(session: Session, now: datetime) -> int:
         & (col(OutboxMessage.not_before) <= now)
         & col(OutboxMessage.chat_id).not_in(backing_off)
     )
-    count = select(func.count()).where(or_(col(OutboxMessage.status) == "sending", free))
+    count = select(func.count()).where(or_(col(OutboxMessage.status).in_(IN_FLIGHT), free))
     return int(session.exec(count).one())
 
 
@@ -325,7 +325,7 @@ def withdraw_latest(session: Session, chat_id: int, group: str, now: datetime) -
         return
     if latest.status == "pending":
         mark_cancelled(session, latest.id or 0)
-    elif latest.status in ("sending", "sent"):
+    elif latest.status in ("claimed", "sending", "sent"):
         enqueue(session, chat_id, EditButtons(message_ref=latest.id), now, patient_id=latest.patient_id)
 
 
@@ -333,7 +333,7 @@ def next_due(session: Session) -> datetime | None:
     """When the earliest waiting message becomes due, to sleep until then."""
     row = session.exec(
         select(OutboxMessage.not_before)
-        .where(col(OutboxMessage.status).in_(("pending", "sending")))
+        .where(col(OutboxMessage.status).in_(WAITING))
         .order_by(col(OutboxMessage.not_before))
         .limit(1)
     ).first()
@@ -343,9 +343,12 @@ def next_due(session: Session) -> datetime | None:
 def recover_in_flight(session: Session, now: datetime) -> tuple[int, int]:
     """After the sender before us died: messages it had claimed but not reported on.
 
-    Whether Telegram got them cannot be known. A conversation message is sent again (at least
-    once: a patient must not miss a step). A broadcast message is not (at most once: nobody gets a
-    newsletter twice); it is counted `in_doubt` in the broadcast's summary. Returns (again, in doubt).
+    One it had claimed but not yet asked Telegram to send (`claimed`) simply goes back in the
+    queue. For one whose request had started (`sending`: at most one per chat, as a chat has one
+    message in flight at a time) whether Telegram got it cannot be known. A conversation message
+    is sent again (at least once: a patient must not miss a step, so they may see it twice). A
+    broadcast message is not (at most once: nobody gets a newsletter twice); it is counted
+    `in_doubt` in the broadcast's summary. Returns (sent again, in doubt).
     """
     doubtful = session.execute(
         update(OutboxMessage)
@@ -354,5 +357,8 @@ def recover_in_flight(session: Session, now: datetime) -> tuple[int, int]:
     )
     again = session.execute(
         update(OutboxMessage).where(col(OutboxMessage.status) == "sending").values(status="pending", not_before=now)
+    )
+    session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.status) == "claimed").values(status="pending", not_before=now)
     )
     return int(again.rowcount), int(doubtful.rowcount)  # type: ignore[attr-defined]

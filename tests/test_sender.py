@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from clock.ticker import VirtualTicker
 from storage import outbox
 from storage.database import Database
 from storage.models import OutboxMessage, Patient
+from storage.outbox import Priority
 from storage.payloads import Message, Payload
 from tests.support import migrated
 
@@ -162,3 +165,53 @@ async def test_a_round_of_replies_to_many_patients_is_not_held_to_the_bulk_rate(
     assert await sender.send_due() == 5
     assert ticker.slept == [], "no reply waited for the rate limiter"
     assert sorted(telegram.delivered) == [1, 2, 3, 4, 5]
+
+
+class HangingTelegram(ScriptedTelegram):
+    """Delivers as ScriptedTelegram does, but never answers for `hang_on`: the process dies then."""
+
+    def __init__(self, hang_on: str) -> None:
+        super().__init__()
+        self.hang_on = hang_on
+        self.hanging = asyncio.Event()
+
+    async def deliver(self, chat_id: int, payload: Payload) -> Delivery:
+        if getattr(payload, "text", "") == self.hang_on:
+            self.tries.append(self.hang_on)
+            self.hanging.set()
+            await asyncio.Event().wait()
+        return await super().deliver(chat_id, payload)
+
+
+@pytest.mark.parametrize("priority", [Priority.INTERACTIVE, Priority.BROADCAST])
+async def test_a_crash_mid_round_leaves_in_doubt_only_the_message_whose_request_had_started(
+    database: Database, priority: Priority
+) -> None:
+    clock = ManualClock()
+    with database.transaction() as session:
+        for chat in range(1, 6):
+            for n in (1, 2):
+                outbox.enqueue(session, chat, Message(f"c{chat}-{n}"), clock.now(), priority=priority)
+    telegram = HangingTelegram("c2-1")
+    dying = Sender(database, telegram, clock, rate=1000, concurrency=1)
+    round_ = asyncio.create_task(dying.send_due())
+    await asyncio.wait_for(telegram.hanging.wait(), timeout=10)
+    round_.cancel()  # the process dies: c1-1 was sent, c2-1 in flight, c3-1 .. c5-1 claimed and waiting
+    with suppress(asyncio.CancelledError):
+        await round_
+    assert statuses(database)["c1-1"] == "sent", "each delivery is recorded as soon as it is made"
+    assert statuses(database)["c3-1"] == "claimed"
+
+    with database.transaction() as session:
+        again, doubtful = outbox.recover_in_flight(session, clock.now())
+    assert (again + doubtful) == 1, "only the message whose request had started is in doubt"
+    after = ScriptedTelegram()
+    await Sender(database, after, clock, rate=1000).drain()
+    if priority == Priority.BROADCAST:
+        assert statuses(database)["c2-1"] == "in_doubt", "a broadcast is not sent twice"
+        assert after.delivered[2] == ["c2-2"]
+    else:
+        assert after.delivered[2] == ["c2-1", "c2-2"], "a conversation message is sent again, in its place"
+    for chat in (3, 4, 5):
+        assert after.delivered[chat] == [f"c{chat}-1", f"c{chat}-2"], "claimed but never asked: sent once, in order"
+    assert telegram.tries.count("c3-1") == 0

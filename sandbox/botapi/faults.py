@@ -3,17 +3,75 @@
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sandbox.botapi.core import _Core
 from sandbox.botapi.errors import TelegramError
 from sandbox.botapi.records import _Delay, _Failure
 
+# What the coach's outbox sends: the calls random faults hit (never getUpdates, getMe, answers to taps).
+SENDING = frozenset({"sendmessage", "sendphoto", "copymessage", "editmessagetext", "editmessagereplymarkup",
+                     "editmessagecaption", "createforumtopic", "editforumtopic"})  # fmt: skip
+
+
+class NoAnswer(Exception):
+    """The call is dropped unanswered after a wait, as a request that timed out ends: no effect."""
+
+    def __init__(self, after: float) -> None:
+        super().__init__(f"dropped after {after}s")
+        self.after = after
+
+
+@dataclass
+class _Chaos:
+    rng: random.Random
+    too_many: float
+    server_errors: float
+    timeouts: float
+    retry_after: int
+    hold: float
+    methods: frozenset[str]
+
 
 class _Faults(_Core):
-    """fail_next, delay_next and rate_limit, and their checks on each call."""
+    """fail_next, delay_next, rate_limit and random_faults, and their checks on each call."""
+
+    _chaos: _Chaos | None = None
+
+    def random_faults(
+        self,
+        *,
+        too_many: float = 0.1,
+        server_errors: float = 0.1,
+        timeouts: float = 0.1,
+        seed: int = 0,
+        retry_after: int = 1,
+        hold: float = 0.5,
+        methods: frozenset[str] = SENDING,
+    ) -> None:
+        """From now on, answer a share of the sending calls with 429 (retry_after), a share with a
+        5xx, and drop a share unanswered after `hold` seconds (a timeout, as the client sees it);
+        none of those has any effect. Drawn from `seed`, so a run can be repeated."""
+        self._chaos = _Chaos(random.Random(seed), too_many, server_errors, timeouts, retry_after, hold,
+                             frozenset(m.lower() for m in methods))  # fmt: skip
+
+    def _take_chaos(self, method: str) -> TelegramError | NoAnswer | None:
+        chaos = self._chaos
+        if chaos is None or method.lower() not in chaos.methods:
+            return None
+        draw = chaos.rng.random()
+        if draw < chaos.too_many:
+            retry = chaos.retry_after
+            return TelegramError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+        if draw < chaos.too_many + chaos.server_errors:
+            return TelegramError(chaos.rng.choice((500, 502, 503)), "Internal Server Error")
+        if draw < chaos.too_many + chaos.server_errors + chaos.timeouts:
+            return NoAnswer(chaos.hold)
+        return None
 
     def fail_next(
         self,

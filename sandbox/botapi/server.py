@@ -13,6 +13,7 @@ from aiohttp import web
 
 from sandbox.botapi.chats import _Chats
 from sandbox.botapi.errors import TelegramError, _bad_request
+from sandbox.botapi.faults import NoAnswer
 from sandbox.botapi.messages import _Messages
 from sandbox.botapi.params import Params, _read_params
 from sandbox.botapi.people import FakeGroup, FakeUser, _People
@@ -175,7 +176,12 @@ class FakeTelegram(_People, _Messages, _Chats, _Updates):
             return transport is not None and not transport.is_closing()
 
         _client_alive.set(alive)
-        status, body = await self._execute(method, params, user_agent)
+        try:
+            status, body = await self._execute(method, params, user_agent)
+        except NoAnswer:
+            if request.transport is not None:
+                request.transport.close()  # the client waits in vain, as for a timeout
+            return web.Response(status=504)
         return web.json_response(body, status=status)
 
     def _record(self, method: str, params: Params, user_agent: str = "") -> ApiCall:
@@ -216,6 +222,13 @@ class FakeTelegram(_People, _Messages, _Chats, _Updates):
             failure = self._take_failure(call.method, call.chat_id)
             if failure is not None:
                 raise failure
+            chaos = self._take_chaos(call.method)
+            if isinstance(chaos, NoAnswer):
+                await self._sleep(chaos.after)
+                self._finish(call, {"ok": False, "description": "no answer (dropped)"})
+                raise chaos
+            if chaos is not None:
+                raise chaos
             status, body = 200, {"ok": True, "result": await entry[1](params)}
         except TelegramError as error:
             status, body = error.error_code, error.to_json()
