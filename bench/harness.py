@@ -107,16 +107,20 @@ class Bot:
         return ["-m", f"bench.bare_{self.framework}", mode]
 
 
-def environment(bot: Bot, mode: str, telegram: FakeTelegram, database: Path, port: int, **extra: str) -> dict[str, str]:
+def environment(
+    bot: Bot, mode: str, telegram: FakeTelegram | None, database: Path, port: int, **extra: str
+) -> dict[str, str]:
+    """The bot's settings; with no stand-in (the scheduler at scale talks to no Bot API), a dead address."""
+    api, token = (telegram.base_url, telegram.token) if telegram is not None else ("http://127.0.0.1:9", "1:none")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT),
-        "BENCH_API": telegram.base_url,
-        "BENCH_TOKEN": telegram.token,
+        "BENCH_API": api,
+        "BENCH_TOKEN": token,
         "BENCH_PORT": str(port),
         "BENCH_SECRET": SECRET,
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_BASE_URL": api,
         "TELEGRAM_FRAMEWORK": bot.framework,
         "DATABASE_URL": f"sqlite:///{database}",
         "ENROLMENT": "open",

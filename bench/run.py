@@ -27,7 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,7 @@ def median(samples: list[Sample]) -> Sample:
 
 def scale(size: Size, workdir: Path) -> dict[str, Any]:
     port = free_port()
-    env = environment(Bot("coach", "aiogram"), "polling", BenchTelegram(), workdir / f"scale-{port}.db", port)
+    env = environment(Bot("coach", "aiogram"), "polling", None, workdir / f"scale-{port}.db", port)
     done = subprocess.run(
         [sys.executable, "-m", "bench.scale", "--patients", str(size.patients), "--reminders", str(size.reminders),
          "--window", str(size.window_s)],
@@ -228,8 +228,11 @@ def main() -> None:
     parser.add_argument("--frameworks", default="aiogram,ptb")
     parser.add_argument("--modes", default="webhook,polling")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--runs", type=int, default=None, help="closed-loop runs per case (the median is kept)")
     args = parser.parse_args()
     size = TINY if args.tiny else FULL
+    if args.runs is not None:
+        size = replace(size, runs=args.runs)
     with tempfile.TemporaryDirectory(prefix="paincoach-bench-") as folder:
         results = asyncio.run(run(size, args.frameworks.split(","), args.modes.split(","), Path(folder)))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
