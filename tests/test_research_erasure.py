@@ -4,6 +4,7 @@ leaves nothing of theirs anywhere in the database, only anonymous counts, with a
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,12 +147,20 @@ def test_a_patient_exports_and_deletes_their_own_data_with_privacy(simulated: Si
     assert set(choices) == {"export", "erase", "back"}
     simulated.send(ben, Press(choices["export"]))
     with simulated.database.transaction() as session:
-        sent = [
-            m.payload["text"] for m in session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == row.chat_id))
-        ]
-    parts = [t for t in sent if "<pre>" in t]
-    assert parts and "P-0002" in parts[0] and "questionnaire_result" in "".join(parts)
-    assert all(len(t) <= 4096 for t in parts)
+        sent = session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == row.chat_id)).all()
+        patient = patient_by_code(session, "P-0002")
+        assert patient is not None
+        stored = export_patient(session, patient)
+    files = [m.payload for m in sent if m.kind == "document" and m.payload["filename"].startswith("my-data-")]
+    assert [f["filename"] for f in files] == ["my-data-P-0002.json"], "one file, not messages of JSON"
+    assert not any("<pre>" in m.payload.get("text", "") for m in sent)
+    exported = json.loads(base64.b64decode(files[0]["document"]))
+    stored = json.loads(json.dumps(stored, default=str))
+    assert set(exported) == set(stored), "the tables `paincoach patient export` gives"
+    later = ("outbox", "audit_event")  # the file's own row and the export's audit entry come after it
+    assert {k: v for k, v in exported.items() if k not in later} == {k: v for k, v in stored.items() if k not in later}
+    assert exported["patient"]["code"] == "P-0002" and "questionnaire_result" in exported
+    assert "P-0002" in files[0]["caption"]
 
     simulated.send(ben, Command("privacy"))
     _, _, buttons = simulated.state_of(ben)  # type: ignore[misc]
