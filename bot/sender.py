@@ -21,6 +21,7 @@ from coach import metrics
 from storage import outbox
 from storage.database import Database
 from storage.outbox import Claimed, Priority
+from storage.payloads import forgets
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,7 @@ class Sender:
             for message, delivery in results:
                 if not isinstance(delivery, Delivered):
                     self._record(session, message, delivery)
+            outbox.forget_done(session, [m.id for m, _ in results if forgets(m.payload)])
 
     def _record(self, session: Session, message: Claimed, delivery: Delivery) -> None:
         now = self.clock.now()

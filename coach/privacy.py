@@ -16,7 +16,7 @@ from research.erasure import erase_patient, export_patient
 from storage import outbox
 from storage.alerts import audit
 from storage.models import Patient
-from storage.payloads import Document
+from storage.payloads import Document, Message
 
 
 def export_file(session: Session, patient: Patient) -> tuple[str, bytes]:
@@ -36,4 +36,9 @@ def send_export(session: Session, content: Content, patient: Patient, now: datet
 
 
 def erase(session: Session, content: Content, patient: Patient, now: datetime) -> dict[str, int]:
-    return erase_patient(session, patient, content.program, "patient", now)
+    """Erase them, then queue their goodbye: a row naming no patient, deleted once it is sent
+    (`forget`), so the last message they get leaves nothing of theirs behind."""
+    chat, goodbye = patient.chat_id, content.for_locale(patient.locale).ui["privacy_erased"]
+    removed = erase_patient(session, patient, content.program, "patient", now)
+    outbox.enqueue(session, chat, Message(goodbye, forget=True), now)
+    return removed
