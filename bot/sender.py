@@ -21,6 +21,7 @@ from coach import metrics
 from storage import outbox
 from storage.database import Database
 from storage.outbox import Claimed, Priority
+from storage.payloads import forgets
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,8 @@ class Sender:
     def _record_one(self, message: Claimed, delivery: Delivery) -> None:
         with self.database.transaction() as session:
             self._record(session, message, delivery)
+            if forgets(message.payload):  # erasure's last words: the row goes once it is done with
+                outbox.forget_done(session, [message.id])
 
     def _record(self, session: Session, message: Claimed, delivery: Delivery) -> None:
         now = self.clock.now()

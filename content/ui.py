@@ -338,7 +338,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "privacy_export": frozenset(),
     "privacy_erase": frozenset(),
     "privacy_export_sent": frozenset(),
-    "privacy_export_part": frozenset({"number", "total"}),
+    "privacy_export_caption": frozenset({"code"}),
     "privacy_erase_confirm": frozenset(),
     "privacy_erase_yes": frozenset(),
     "privacy_erase_no": frozenset(),

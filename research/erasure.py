@@ -1,7 +1,8 @@
 """A patient's own data: everything stored about them as one document (`paincoach patient export`,
 "Export my data" in /privacy), and erasure (`paincoach patient erase`, "Delete my data"): every row
 of every table that names them is deleted, the staff chat's messages about them and the Telegram
-updates they sent too, and what a trial must keep stays only as anonymous counts (erasure_tally:
+updates they sent too (their forum topic in the staff chat goes by deleteForumTopic, a row that
+is itself deleted once sent), and what a trial must keep stays only as anonymous counts (erasure_tally:
 how many reached each stage of the flow, their clinician minutes), with an audit entry that does
 not say who. Tables are found from the models (every table with a `patient_id`), so a table added
 later is covered without changing this module."""
@@ -20,8 +21,12 @@ from content.schema import Program
 from research.consort import erased_stages
 from research.dataset import load
 from research.exports import given
+from storage import outbox
 from storage.alerts import audit
 from storage.models import ErasureTally, InboundUpdate, OutboxMessage, Patient, PatientTopic, RelayedMessage
+from storage.outbox import Priority
+from storage.payloads import DeleteTopic
+from storage.topics import thread_of, topic_of
 
 # Rows a trial must keep, without the patient: an allocation holds its place in the stratum's
 # sequence (the next allocation is counted from them), so it stays, unlinked.
@@ -85,6 +90,9 @@ def erase_patient(session: Session, patient: Patient, program: Program, actor: s
     outbox_ids |= set(session.scalars(select(OutboxMessage.id).where(OutboxMessage.patient_id == pid)))  # type: ignore[call-overload]
     outbox_ids |= set(session.scalars(select(RelayedMessage.copy_row).where(RelayedMessage.patient_id == pid)))  # type: ignore[call-overload]
     outbox_ids |= set(session.scalars(select(PatientTopic.created_row).where(PatientTopic.patient_id == pid)))  # type: ignore[call-overload]
+    topic = topic_of(session, pid)
+    thread = thread_of(session, topic) if topic is not None else None
+    topic_chat = topic.chat_id if topic is not None else None
     for row in session.execute(select(OutboxMessage.id, OutboxMessage.payload)).all():  # type: ignore[call-overload]
         if row.payload.get("topic_of") == pid or _mentions(row.payload, (code,)):
             outbox_ids.add(row.id)
@@ -102,15 +110,18 @@ def erase_patient(session: Session, patient: Patient, program: Program, actor: s
             continue
         result = session.execute(delete(table).where(table.c.patient_id == pid))
         removed[table.name] += result.rowcount  # type: ignore[attr-defined]
-    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+    queued = OutboxMessage.__table__  # type: ignore[attr-defined]
     for chunk in _chunks(sorted(outbox_ids)):
-        removed["outbox"] += session.execute(delete(outbox).where(outbox.c.id.in_(chunk))).rowcount  # type: ignore[attr-defined]
+        removed["outbox"] += session.execute(delete(queued).where(queued.c.id.in_(chunk))).rowcount  # type: ignore[attr-defined]
     inbox = InboundUpdate.__table__  # type: ignore[attr-defined]
     for chunk in _chunks(sorted(update_ids)):
         removed["inbound_update"] += session.execute(delete(inbox).where(inbox.c.update_id.in_(chunk))).rowcount  # type: ignore[attr-defined]
     session.delete(patient)
     session.flush()
     removed["patient"] += 1
+    if isinstance(thread, int) and topic_chat is not None:  # their topic in the staff chat, and all in it
+        outbox.enqueue(session, topic_chat, DeleteTopic(thread), now, priority=Priority.URGENT)
+        removed["forum_topic"] += 1
 
     for stage, count in tally.items():
         if count:

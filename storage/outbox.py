@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import func, insert, or_, update
+from sqlalchemy import delete, func, insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -259,6 +259,20 @@ def retry_at(session: Session, message_id: int, at: datetime, error: str, *, cou
     if count_attempt:
         values["attempts"] = OutboxMessage.attempts + 1
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
+
+
+def forget_done(session: Session, message_ids: Sequence[int]) -> int:
+    """Delete rows that must leave nothing behind (`payloads.forgets`) once they are done with:
+    sent, given up on, or held for a blocked chat; a row waiting for a retry stays. Returns how many."""
+    if not message_ids:
+        return 0
+    result = session.execute(
+        delete(OutboxMessage).where(
+            col(OutboxMessage.id).in_(list(message_ids)),
+            col(OutboxMessage.status).not_in(("pending", "claimed", "sending")),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_failed(session: Session, message_id: int, error: str) -> None:

@@ -43,6 +43,7 @@ class Message:
     where: Where = field(default_factory=Where)
     reply_to: int | None = None
     card: bool = False  # a patient card at the top of their topic (not sent again once the topic is made anew)
+    forget: bool = False  # the row is deleted once it is done with (the goodbye to an erased patient)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,22 @@ class RenameTopic:
     where: Where = field(default_factory=Where)
 
 
-Payload = Message | Copy | Photo | Document | Edit | EditButtons | CreateTopic | RenameTopic
+@dataclass(frozen=True)
+class DeleteTopic:
+    """deleteForumTopic: an erased patient's topic in the staff chat, with every message in it.
+    Its row is deleted once it is done with, like every row that `forgets`."""
+
+    kind: ClassVar[str] = "topic_delete"
+    thread_id: int
+    forget: ClassVar[bool] = True
+
+
+Payload = Message | Copy | Photo | Document | Edit | EditButtons | CreateTopic | RenameTopic | DeleteTopic
+
+
+def forgets(payload: Payload) -> bool:
+    """Whether the row must leave nothing behind once it is sent, or given up on (erasure's last words)."""
+    return bool(getattr(payload, "forget", False))
 
 
 class UnknownPayload(ValueError):
@@ -150,6 +166,8 @@ def to_json(payload: Payload) -> dict[str, Any]:
             data["reply_to"] = payload.reply_to
         if payload.card:
             data["card"] = True
+        if payload.forget:
+            data["forget"] = True
     elif isinstance(payload, Copy):
         data.update(from_chat_id=payload.from_chat_id, message_id=payload.message_id)
     elif isinstance(payload, Photo):
@@ -166,6 +184,8 @@ def to_json(payload: Payload) -> dict[str, Any]:
             data["caption"] = True
     elif isinstance(payload, CreateTopic | RenameTopic):
         data["name"] = payload.name
+    elif isinstance(payload, DeleteTopic):
+        data["thread_id"] = payload.thread_id
     return data
 
 
@@ -189,6 +209,7 @@ def _read(kind: str, data: dict[str, Any]) -> Payload:
             where=where,
             reply_to=_int(data.get("reply_to")),
             card=bool(data.get("card", False)),
+            forget=bool(data.get("forget", False)),
         )
     if kind == "copy":
         return Copy(int(data["from_chat_id"]), int(data["message_id"]), buttons, where)
@@ -218,6 +239,8 @@ def _read(kind: str, data: dict[str, Any]) -> Payload:
         return CreateTopic(str(data["name"]))
     if kind == "topic_edit":
         return RenameTopic(str(data["name"]), where)
+    if kind == "topic_delete":
+        return DeleteTopic(int(data["thread_id"]))
     raise ValueError(kind)
 
 

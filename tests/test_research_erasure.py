@@ -4,6 +4,8 @@ leaves nothing of theirs anywhere in the database, only anonymous counts, with a
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,8 @@ import pytest
 from sqlalchemy import select as raw_select
 from sqlmodel import SQLModel, select
 
+from bot.sender import Sender
+from bot.transport import Delivered, Delivery
 from coach.desk import StaffPost
 from content.schema import Content
 from dialogs.events import Command, Press, Text
@@ -24,6 +28,7 @@ from research.outputs import write_exports
 from storage.database import Database
 from storage.models import AuditEvent, ErasureTally, OutboxMessage, Patient
 from storage.patients import patient_by_code
+from storage.payloads import Payload
 from tests.support import migrated
 
 OPTIONS = Options(patients=3, seed=7, days=2, enrol_over_days=1)
@@ -75,6 +80,24 @@ def test_the_exports_carry_codes_only(simulated: Simulation, content: Content, t
     for patient in simulated.patients:
         assert str(patient.person.user_id) not in text
     assert str(GUIDE) not in text
+
+
+class Accepts:
+    """A Telegram that takes every message: what was sent, as (chat, kind)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    async def deliver(self, chat_id: int, payload: Payload) -> Delivery:
+        self.sent.append((chat_id, payload.kind))
+        return Delivered(len(self.sent))
+
+
+async def deliver_all(simulated: Simulation) -> list[tuple[int, str]]:
+    """The real outbox sender, once through everything queued."""
+    telegram = Accepts()
+    await Sender(simulated.database, telegram, simulated.clock, rate=10_000).drain()
+    return telegram.sent
 
 
 def every_value(database: Database) -> list[tuple[str, str, str]]:
@@ -146,12 +169,20 @@ def test_a_patient_exports_and_deletes_their_own_data_with_privacy(simulated: Si
     assert set(choices) == {"export", "erase", "back"}
     simulated.send(ben, Press(choices["export"]))
     with simulated.database.transaction() as session:
-        sent = [
-            m.payload["text"] for m in session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == row.chat_id))
-        ]
-    parts = [t for t in sent if "<pre>" in t]
-    assert parts and "P-0002" in parts[0] and "questionnaire_result" in "".join(parts)
-    assert all(len(t) <= 4096 for t in parts)
+        sent = session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == row.chat_id)).all()
+        patient = patient_by_code(session, "P-0002")
+        assert patient is not None
+        stored = export_patient(session, patient)
+    files = [m.payload for m in sent if m.kind == "document" and m.payload["filename"].startswith("my-data-")]
+    assert [f["filename"] for f in files] == ["my-data-P-0002.json"], "one file, not messages of JSON"
+    assert not any("<pre>" in m.payload.get("text", "") for m in sent)
+    exported = json.loads(base64.b64decode(files[0]["document"]))
+    stored = json.loads(json.dumps(stored, default=str))
+    assert set(exported) == set(stored), "the tables `paincoach patient export` gives"
+    later = ("outbox", "audit_event")  # the file's own row and the export's audit entry come after it
+    assert {k: v for k, v in exported.items() if k not in later} == {k: v for k, v in stored.items() if k not in later}
+    assert exported["patient"]["code"] == "P-0002" and "questionnaire_result" in exported
+    assert "P-0002" in files[0]["caption"]
 
     simulated.send(ben, Command("privacy"))
     _, _, buttons = simulated.state_of(ben)  # type: ignore[misc]
@@ -169,6 +200,12 @@ def test_a_patient_exports_and_deletes_their_own_data_with_privacy(simulated: Si
     reply = simulated.services.coach.handle(ben.person, Press(next(d for _, d in buttons if d.endswith(":erase_yes"))))
     assert reply.toast is not None and "deleted" in reply.toast
     assert simulated.state_of(ben) is None
+    with simulated.database.transaction() as session:
+        left = session.exec(select(OutboxMessage).where(OutboxMessage.chat_id == ben.person.chat_id)).all()
+        assert [(m.patient_id, m.payload.get("forget")) for m in left] == [(None, True)], "only the goodbye"
+        assert "deleted" in left[0].payload["text"] and "P-0002" not in left[0].payload["text"]
+    sent = asyncio.run(deliver_all(simulated))
+    assert (ben.person.chat_id, "message") in sent, "the goodbye went to them"
     for table, column, value in every_value(simulated.database):
         assert "P-0002" not in value and str(ben.person.user_id) not in value, f"{table}.{column}"
     with simulated.database.transaction() as session:

@@ -215,3 +215,22 @@ async def test_a_crash_mid_round_leaves_in_doubt_only_the_message_whose_request_
     for chat in (3, 4, 5):
         assert after.delivered[chat] == [f"c{chat}-1", f"c{chat}-2"], "claimed but never asked: sent once, in order"
     assert telegram.tries.count("c3-1") == 0
+
+
+async def test_a_row_that_forgets_is_deleted_once_done_with_and_kept_while_it_waits(database: Database) -> None:
+    """Erasure's last words (storage/payloads.py: forget): sent, or refused for good, the row goes;
+    waiting for a retry, it stays; an ordinary row stays in every case."""
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    telegram.script["refused"] = [Rejected("not enough rights")]
+    telegram.script["later"] = [Transient("502")]
+    with database.transaction() as session:
+        for chat, text in ((1, "goodbye"), (2, "refused"), (3, "later")):
+            outbox.enqueue(session, chat, Message(text, forget=True), clock.now())
+        outbox.enqueue(session, 4, Message("kept"), clock.now())
+    await Sender(database, telegram, clock, rate=1000).drain()
+    assert telegram.delivered == {1: ["goodbye"], 4: ["kept"]}
+    assert statuses(database) == {"later": "pending", "kept": "sent"}
+    clock.advance(timedelta(seconds=5))
+    await Sender(database, telegram, clock, rate=1000).drain()
+    assert telegram.delivered[3] == ["later"]
+    assert statuses(database) == {"kept": "sent"}

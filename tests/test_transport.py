@@ -22,7 +22,21 @@ from bot.transport import (
     Unavailable,
 )
 from sandbox.botapi import FakeTelegram
-from storage.payloads import Copy, CreateTopic, Document, Edit, EditButtons, Message, Photo, RenameTopic, Where
+from storage.payloads import (
+    Copy,
+    CreateTopic,
+    DeleteTopic,
+    Document,
+    Edit,
+    EditButtons,
+    Message,
+    Photo,
+    RenameTopic,
+    Where,
+    forgets,
+    payload_from,
+    to_json,
+)
 
 CHAT = 2024
 
@@ -157,6 +171,22 @@ async def test_forum_topics_are_made_renamed_and_reported_gone(
     assert telegram.messages(forum)[-1].thread_id == thread
     telegram.group(forum, "Guides").delete_topic(thread)
     assert isinstance(await transport.deliver(forum, Message("again", where=Where(thread))), TopicGone)
+
+
+async def test_an_erased_patients_topic_is_deleted_with_its_messages(
+    telegram: FakeTelegram, transport: TelegramApi, forum: int
+) -> None:
+    made = await transport.deliver(forum, CreateTopic("P-0001"))
+    assert isinstance(made, Delivered) and made.message_id is not None
+    thread, other = made.message_id, await transport.deliver(forum, CreateTopic("P-0002"))
+    await transport.deliver(forum, Message("their words, copied", where=Where(thread)))
+    delete = payload_from("topic_delete", to_json(DeleteTopic(thread)))  # as the outbox stores it
+    assert delete == DeleteTopic(thread) and forgets(delete), "its row is deleted once sent"
+    assert isinstance(await transport.deliver(forum, delete), Delivered)
+    group = telegram.group(forum, "Guides")
+    assert thread not in group.topics and not group.topic_messages(thread)
+    assert isinstance(other, Delivered) and other.message_id in group.topics, "the others' topics stay"
+    assert isinstance(await transport.deliver(forum, delete), Delivered), "already gone (staff deleted it): done"
 
 
 async def test_menus_taps_and_webhooks(telegram: FakeTelegram, transport: TelegramApi, forum: int) -> None:

@@ -53,6 +53,7 @@ from storage.payloads import (
     Buttons,
     Copy,
     CreateTopic,
+    DeleteTopic,
     Document,
     Edit,
     EditButtons,
@@ -163,6 +164,13 @@ class AiogramApi:
         if isinstance(payload, CreateTopic):
             topic = await bot.create_forum_topic(chat_id=chat_id, name=payload.name)
             return Delivered(topic.message_thread_id)
+        if isinstance(payload, DeleteTopic):  # an erased patient's topic, with every message in it
+            try:
+                await bot.delete_forum_topic(chat_id=chat_id, message_thread_id=payload.thread_id)
+            except TelegramBadRequest as error:
+                if not any(g.lower() in error.message.lower() for g in TOPIC_GONE):
+                    raise
+            return Delivered(None)  # deleted now, or by staff before: gone either way
         if isinstance(payload, RenameTopic):
             if payload.where.thread_id is None:
                 return Delivered(None)  # the patient has no topic (the group has none): nothing to rename
