@@ -4,6 +4,7 @@ leaves nothing of theirs anywhere in the database, only anonymous counts, with a
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlmodel import SQLModel, select
 
 from coach.desk import StaffPost
 from content.schema import Content
+from dialogs.enrolment import onboarding_flow
 from dialogs.events import Command, Press, Text
 from paincoach.simulate import GUIDE, Options, Simulation
 from research.consort import counts
@@ -75,6 +77,33 @@ def test_the_exports_carry_codes_only(simulated: Simulation, content: Content, t
     for patient in simulated.patients:
         assert str(patient.person.user_id) not in text
     assert str(GUIDE) not in text
+
+
+def test_every_export_carries_the_consent_and_content_versions(
+    simulated: Simulation, content: Content, tmp_path: Path
+) -> None:
+    """Issue 12: the versions each patient consented under, read from the database, are in
+    wide.csv, long.csv, fhir.json and their own export (`patient export`, /privacy)."""
+    consent = onboarding_flow(content.for_locale(None)).version
+    assert consent and content.version.startswith("sha256:")
+    versions = (consent, content.version)
+    written = write_exports(simulated.database, content, tmp_path / "out", simulated.clock.now())
+    files = {path.name: path for path in written}
+    wide = list(csv.DictReader(files["wide.csv"].open()))
+    assert len(wide) == 3 and {(r["consent_version"], r["content_version"]) for r in wide} == {versions}
+    long = list(csv.DictReader(files["long.csv"].open()))
+    assert long and {(r["consent_version"], r["content_version"]) for r in long} == {versions}
+    bundle = json.loads(files["fhir.json"].read_text())
+    responses = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "QuestionnaireResponse"]
+    assert responses and all({t["code"] for t in r["meta"]["tag"]} == set(versions) for r in responses)
+    with simulated.database.transaction() as session:
+        patient = patient_by_code(session, "P-0001")
+        assert patient is not None
+        own = export_patient(session, patient)
+    assert (own["patient"]["consent_version"], own["patient"]["content_version"]) == versions
+    assert [(c["decision"], c["consent_version"], c["content_version"]) for c in own["consent_record"]] == [
+        ("given", *versions)
+    ]
 
 
 def every_value(database: Database) -> list[tuple[str, str, str]]:
