@@ -51,6 +51,8 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "progress_open": frozenset({"number", "title"}),
     "progress_waiting": frozenset({"number", "title"}),
     "progress_locked": frozenset({"number", "title", "date"}),
+    "progress_locked_after_baseline": frozenset({"number", "title"}),  # issue 12: a trial, not allocated yet
+    "progress_locked_waiting_list": frozenset({"number", "title"}),  # issue 12: on the waiting list
     "finish_onboarding_first": frozenset(),
     "welcome_back": frozenset(),
     "stop_confirm": frozenset(),

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from storage.enrolment import export_fields
 from storage.models import DialogState, ErasureTally, Patient, QuestionnaireResult, StaffContact
 
 
@@ -85,18 +86,15 @@ def load(session: Session, given: dict[str, tuple[str, ...]]) -> Dataset:
         assert patient.id is not None
         data: dict[str, Any] = states.get(patient.id, {})
         lessons = tuple(sorted(int(n) for n in data.get("lessons_done", [])))
+        # site, programme, arm, eligibility and the consent and content versions (issue 12)
+        enrolment = export_fields(patient)
         participants.append(
             Participant(
                 code=patient.code or "",
                 status=patient.status,
                 joined_at=patient.created_at,
                 consented_at=patient.consented_at,
-                arm=patient.arm,
-                site=getattr(patient, "site", None),
-                programme=getattr(patient, "programme", None),
-                eligibility=getattr(patient, "eligibility", None),
-                consent_version=getattr(patient, "consent_version", None),
-                content_version=getattr(patient, "content_version", None),
+                **enrolment,
                 lessons_done=lessons,
                 started=bool(lessons) or data.get("lesson_place") is not None,
                 occasions_done=_occasions_done(data.get("surveys_done", []), given),

@@ -54,11 +54,18 @@ PARTICIPANT_COLUMNS = (
     Column("site", "participant", "text", "Site"),
     Column("programme", "participant", "text", "Programme (service or trial)"),
     Column("arm", "participant", "text", "Trial arm (course or waitlist)"),
+    Column("eligibility", "participant", "text", "Eligibility screening (eligible, not_eligible, referred)"),
     Column("status", "participant", "text", "Status (active, stopped ...)"),
     Column("joined", "participant", "text", "Date joined", validation="date_ymd"),
     Column("consented", "participant", "text", "Date consented", validation="date_ymd"),
     Column("consent_version", "participant", "text", "Version of the consent text agreed to"),
-    Column("content_version", "participant", "text", "Version of the course content at consent"),
+    Column(
+        "content_version",
+        "participant",
+        "text",
+        "Version of the course content at consent",
+        note="sha256:<16 hex> over every content file, or a release tag",
+    ),
     Column("lessons_done", "participant", "text", "Lessons finished", validation="integer", minimum="0", maximum="5"),
     Column("clinician_minutes", "participant", "text", "Clinician minutes logged", validation="integer", minimum="0"),
 )
@@ -133,6 +140,7 @@ def wide_row(participant: Participant, questionnaires: dict[str, Questionnaire],
         "site": participant.site or "",
         "programme": participant.programme or "",
         "arm": participant.arm or "",
+        "eligibility": participant.eligibility or "",
         "status": participant.status,
         "joined": _day(participant.joined_at),
         "consented": _day(participant.consented_at),
@@ -168,7 +176,10 @@ def wide_csv(dataset: Dataset, questionnaires: dict[str, Questionnaire], program
     return to_csv(header, (wide_row(p, questionnaires, program) for p in dataset.participants))
 
 
-LONG_HEADER = ("code", "site", "arm", "questionnaire", "time_point", "item", "value", "total", "date")
+LONG_HEADER = (
+    "code", "site", "arm", "consent_version", "content_version",
+    "questionnaire", "time_point", "item", "value", "total", "date",
+)  # fmt: skip
 
 
 def long_rows(dataset: Dataset, questionnaires: dict[str, Questionnaire], program: Program) -> list[dict[str, str]]:
@@ -186,6 +197,8 @@ def long_rows(dataset: Dataset, questionnaires: dict[str, Questionnaire], progra
                         "code": participant.code,
                         "site": participant.site or "",
                         "arm": participant.arm or "",
+                        "consent_version": participant.consent_version or "",
+                        "content_version": participant.content_version or "",
                         "questionnaire": result.questionnaire,
                         "time_point": result.occasion,
                         "item": item,

@@ -1,7 +1,8 @@
 """The FHIR export (fhir.json): an R4 Bundle (type collection) of the Questionnaire resources, made
 from the questionnaire content with its codes (LOINC where they exist: `code`, `total_code`, item
 and answer codes), and one QuestionnaireResponse per finished questionnaire, whose subject is the
-pseudonymous patient code as an identifier (no Patient resource, no Telegram id, no name)."""
+pseudonymous patient code as an identifier (no Patient resource, no Telegram id, no name), and
+whose `meta.tag` carries the consent and content versions the patient consented under."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from research.dataset import Dataset, Participant, Result
 CODE_SYSTEM = "urn:paincoach:patient-code"  # the identifier system of pseudonymous codes
 RESPONSE_SYSTEM = "urn:paincoach:questionnaire-response"  # <code>/<occasion>/<questionnaire>
 ORDINAL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"
+# The versions a patient consented under (issue 12), as meta tags on each of their responses.
+CONSENT_VERSION_SYSTEM = "urn:paincoach:consent-version"  # the consent text's `version:` field
+CONTENT_VERSION_SYSTEM = "urn:paincoach:content-version"  # the course content's version at consent
 _NAMESPACE = uuid.UUID("6f0c4c1e-3a52-4f8e-9a55-1d3e6b8f2c10")  # stable ids from stable names
 
 
@@ -86,6 +90,16 @@ def _instant(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def version_tags(participant: Participant) -> list[dict[str, str]]:
+    """The consent text's version and the course content's version, as Codings for `meta.tag`."""
+    tags = []
+    if participant.consent_version:
+        tags.append({"system": CONSENT_VERSION_SYSTEM, "code": participant.consent_version})
+    if participant.content_version:
+        tags.append({"system": CONTENT_VERSION_SYSTEM, "code": participant.content_version})
+    return tags
+
+
 def response_resource(participant: Participant, result: Result, questionnaire: Questionnaire) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     for item in questionnaire.items:
@@ -106,7 +120,7 @@ def response_resource(participant: Participant, result: Result, questionnaire: Q
         key = "valueInteger" if questionnaire.scoring.decimals == 0 else "valueDecimal"
         total = int(result.total) if key == "valueInteger" else result.total
         items.append({"linkId": _total_id(questionnaire), "answer": [{key: total}]})
-    return {
+    resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": _id(participant.code, result.occasion, result.questionnaire),
         "identifier": {
@@ -119,6 +133,9 @@ def response_resource(participant: Participant, result: Result, questionnaire: Q
         "authored": _instant(result.at),
         "item": items,
     }
+    if tags := version_tags(participant):
+        resource["meta"] = {"tag": tags}
+    return resource
 
 
 def _id(*parts: str) -> str:

@@ -50,6 +50,7 @@ def person(
         programme="trial",
         eligibility="eligible",
         consent_version="consent-v2",
+        content_version="sha256:0123456789abcdef",
         lessons_done=tuple(range(1, lessons + 1)),
         started=lessons > 0,
         occasions_done=tuple(done),

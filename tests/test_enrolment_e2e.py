@@ -296,3 +296,36 @@ async def test_a_yes_to_current_plans_raises_an_urgent_alert_and_a_referral_neve
     assert (patient.status, patient.eligibility, patient.consented_at) == ("not_eligible", "referred", None)
     assert [a.level for a in rows(url, Alert)] == ["urgent"]
     assert rows(url, Screening)[0].decision == "referred"
+
+
+async def test_progress_before_allocation_and_on_the_waiting_list_says_when_the_lessons_open(
+    telegram: FakeTelegram, tmp_path: Path, database_url: str
+) -> None:
+    """A trial lesson has no opening date before allocation nor on the waiting list: /progress
+    says so in words (it once failed on the missing date)."""
+    settings = settings_for(telegram, tmp_path, database_url=database_url, programme_mode="trial")
+    async with running_coach(settings, ManualClock()):
+        write(database_url, TrialSeed(name="trial", seed=seed_giving("waitlist", "course"), ratio="1:1",
+                                      block_sizes="4,6", created_at=ManualClock().now()))  # fmt: skip
+        cleo = telegram.user(7003, "Cleo")
+        await start_with(cleo, telegram, "")
+        await consent(cleo, telegram)
+        assert any("decided at random" in m.text for m in cleo.messages[-3:])
+
+        cleo.mark()
+        cleo.send_command("/progress")
+        await cleo.wait_for_text("Your progress", timeout=15)
+        await settle(telegram)
+        before = next(m.text for m in reversed(cleo.messages) if "Your progress" in m.text)
+        assert before.count("once the first questionnaires are done") == 5, before
+
+        await baseline(cleo, telegram)
+        assert any("waiting list" in m.text for m in cleo.messages[-3:])
+        cleo.mark()
+        cleo.send_command("/progress")
+        await cleo.wait_for_text("Your progress", timeout=15)
+        await settle(telegram)
+        text = next(m.text for m in reversed(cleo.messages) if "Your progress" in m.text)
+        assert text.count("yours after the waiting list") == 5, text
+        assert "opens on" not in text
+    assert [p.arm for p in rows(database_url, Patient)] == ["waitlist"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.sender import Sender
 from bot.transport import Delivered, Delivery
 from coach.desk import StaffPost
 from content.schema import Content
+from dialogs.enrolment import onboarding_flow
 from dialogs.events import Command, Press, Text
 from paincoach.simulate import GUIDE, Options, Simulation
 from research.consort import counts
@@ -98,6 +100,33 @@ async def deliver_all(simulated: Simulation) -> list[tuple[int, str]]:
     telegram = Accepts()
     await Sender(simulated.database, telegram, simulated.clock, rate=10_000).drain()
     return telegram.sent
+
+
+def test_every_export_carries_the_consent_and_content_versions(
+    simulated: Simulation, content: Content, tmp_path: Path
+) -> None:
+    """Issue 12: the versions each patient consented under, read from the database, are in
+    wide.csv, long.csv, fhir.json and their own export (`patient export`, /privacy)."""
+    consent = onboarding_flow(content.for_locale(None)).version
+    assert consent and content.version.startswith("sha256:")
+    versions = (consent, content.version)
+    written = write_exports(simulated.database, content, tmp_path / "out", simulated.clock.now())
+    files = {path.name: path for path in written}
+    wide = list(csv.DictReader(files["wide.csv"].open()))
+    assert len(wide) == 3 and {(r["consent_version"], r["content_version"]) for r in wide} == {versions}
+    long = list(csv.DictReader(files["long.csv"].open()))
+    assert long and {(r["consent_version"], r["content_version"]) for r in long} == {versions}
+    bundle = json.loads(files["fhir.json"].read_text())
+    responses = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "QuestionnaireResponse"]
+    assert responses and all({t["code"] for t in r["meta"]["tag"]} == set(versions) for r in responses)
+    with simulated.database.transaction() as session:
+        patient = patient_by_code(session, "P-0001")
+        assert patient is not None
+        own = export_patient(session, patient)
+    assert (own["patient"]["consent_version"], own["patient"]["content_version"]) == versions
+    assert [(c["decision"], c["consent_version"], c["content_version"]) for c in own["consent_record"]] == [
+        ("given", *versions)
+    ]
 
 
 def every_value(database: Database) -> list[tuple[str, str, str]]:

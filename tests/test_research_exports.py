@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from content.schema import Content
 from research import fhir
 from research.exports import AuditLine, audit_csv, dictionary_csv, long_csv, long_rows, wide_csv, wide_row
+from storage.enrolment import EXPORT_FIELDS
 from tests.research_fixture import small_trial
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -32,6 +33,46 @@ def test_wide_csv_round_trips_and_its_columns_are_the_dictionary(content: Conten
     assert first["phq9_total_baseline"] == "10" and first["phq9_total_post"] == "6"
     assert sum(int(first[f"phq9_{n}_baseline"]) for n in range(1, 10)) == 10
     assert first["phq9_total_followup"] == "", "not answered: empty, not zero"
+
+
+def test_every_export_carries_the_enrolment_fields_and_both_versions(content: Content) -> None:
+    """Issue 12: the consent text's version and the course content's version are in wide.csv and
+    long.csv, with their dictionary entries, and on every FHIR response (meta.tag)."""
+    questionnaires, program = content.for_locale(None).questionnaires, content.program
+    dataset = small_trial()
+    dictionary = {r["Variable / Field Name"]: r for r in read(dictionary_csv(questionnaires, program))}
+    wide = read(wide_csv(dataset, questionnaires, program))
+    for name in EXPORT_FIELDS:
+        assert dictionary[name]["Form Name"] == "participant" and dictionary[name]["Field Type"] == "text"
+        assert [r[name] for r in wide] == [getattr(p, name) or "" for p in dataset.participants]
+    assert dictionary["content_version"]["Field Label"] == "Version of the course content at consent"
+    assert {(r["consent_version"], r["content_version"]) for r in wide} == {("consent-v2", "sha256:0123456789abcdef")}
+    assert {r["eligibility"] for r in wide} == {"eligible"}
+
+    long = read(long_csv(dataset, questionnaires, program))
+    assert long and {(r["consent_version"], r["content_version"]) for r in long} == {
+        ("consent-v2", "sha256:0123456789abcdef")
+    }
+
+    document = fhir.bundle(dataset, questionnaires, NOW)
+    fhir.validate(document)
+    responses = [e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == "QuestionnaireResponse"]
+    assert responses and all(
+        r["meta"]["tag"]
+        == [
+            {"system": fhir.CONSENT_VERSION_SYSTEM, "code": "consent-v2"},
+            {"system": fhir.CONTENT_VERSION_SYSTEM, "code": "sha256:0123456789abcdef"},
+        ]
+        for r in responses
+    )
+    from fhir.resources.R4B.bundle import Bundle
+
+    parsed = Bundle.model_validate(document)
+    tags = {(t.system, t.code) for e in parsed.entry or [] if e.resource.meta for t in e.resource.meta.tag or []}
+    assert tags == {
+        (fhir.CONSENT_VERSION_SYSTEM, "consent-v2"),
+        (fhir.CONTENT_VERSION_SYSTEM, "sha256:0123456789abcdef"),
+    }
 
 
 def test_the_dictionary_is_redcaps_and_comes_from_the_content(content: Content) -> None:

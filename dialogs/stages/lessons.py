@@ -206,9 +206,12 @@ class LessonsStage(Stage):
         lines = []
         for view in self.views(turn):
             context = {"number": view.number, "title": view.lesson.title}
+            key = f"progress_{view.status.value}"
             if view.status == LessonStatus.LOCKED and view.opens is not None:
                 context["date"] = turn.day(view.opens)
-            lines.append(turn.ui(f"progress_{view.status.value}", **context))
+            elif view.status == LessonStatus.LOCKED:  # no date yet: a trial before allocation, or the waiting list
+                key = self.undated_progress_key(turn)
+            lines.append(turn.ui(key, **context))
         return [ProgressPart(10, tuple(lines))]
 
     # -- reading the programme --------------------------------------------------------------
@@ -220,6 +223,15 @@ class LessonsStage(Stage):
     @staticmethod
     def resources(turn: Turn) -> list[Flow]:
         return sorted((f for f in turn.content.flows.values() if f.kind == "resource"), key=lambda f: f.title)
+
+    @staticmethod
+    def undated_progress_key(turn: Turn) -> str:
+        """/progress's line for a lesson with no opening date yet."""
+        if turn.state.waiting_list:
+            return "progress_locked_waiting_list"
+        if turn.state.lessons_from is None:
+            return "progress_locked_after_baseline"
+        return "progress_waiting"  # a lesson the programme gives no day: it follows the one before it
 
     @staticmethod
     def not_open_yet(turn: Turn, view: LessonView) -> str:
