@@ -34,7 +34,18 @@ from typing import Any
 import aiohttp
 
 from bench import broadcast
-from bench.harness import ROOT, BenchTelegram, Bot, bot_process, cpu_seconds, environment, free_port, rss_mb, wait_ready
+from bench.harness import (
+    ROOT,
+    STAFF_CHAT,
+    BenchTelegram,
+    Bot,
+    bot_process,
+    cpu_seconds,
+    environment,
+    free_port,
+    rss_mb,
+    wait_ready,
+)
 from bench.inbound import Load, Sample
 
 TARGETS = {
@@ -79,6 +90,7 @@ class Measured:
 async def measure(bot: Bot, mode: str, size: Size, workdir: Path, open_loop: bool) -> Measured:
     telegram = BenchTelegram()
     await telegram.start()
+    telegram.group(STAFF_CHAT, "Guides", is_forum=True)  # the coach opens a topic for each new patient
     port = free_port()
     try:
         async with aiohttp.ClientSession() as http:
