@@ -20,6 +20,7 @@ COPY scheduler/ scheduler/
 COPY storage/ storage/
 COPY clock/ clock/
 COPY sandbox/ sandbox/
+COPY research/ research/
 RUN pip install -c constraints.txt . \
     && paincoach content check \
     && useradd --system --uid 10001 --home-dir /app coach

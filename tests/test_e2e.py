@@ -97,7 +97,7 @@ async def test_a_patient_walks_from_start_through_consent_and_all_of_lesson_one(
     commands = telegram.calls_of("setMyCommands")
     assert commands, "the command menu is set at start-up"
     assert {c["command"] for c in commands[0].params["commands"]} == {
-        "start", "lesson", "menu", "progress", "tools", "resources", "reminders", "guide", "help", "stop"
+        "start", "lesson", "menu", "progress", "tools", "resources", "reminders", "guide", "privacy", "help", "stop"
     }  # fmt: skip
 
 
