@@ -76,6 +76,7 @@ class QuestionStep(Strict):
     skip: str | None = Field(default=None, min_length=1, max_length=64)
     reply: str | None = None
     forward_to_guide: bool = False
+    numeric: bool = False  # the answer is a number (0 or more): anything else is asked again, kindly
     next: str | None = None
 
 

@@ -318,6 +318,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
     "lesson_handout_diy": frozenset(),
     "lesson_handout_caption": frozenset({"number", "title"}),
     "lesson_handout_footer": frozenset(),
+    "answer_not_a_number": frozenset(),
     # Enrolment (issue 12)
     "join_missing": frozenset(),
     "join_unknown": frozenset(),

@@ -8,6 +8,7 @@ one lives under the keys below, so a template can quote it (`answers.ladder_rung
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -138,13 +139,10 @@ def schedule(start: int, first_day: date, every_days: int, in_minutes: bool) -> 
 
 def baseline_of(entry: Mapping[str, str], keys: Sequence[str]) -> list[float]:
     """The baseline days the patient gave (typed or tapped numbers), ignoring any left out."""
-    values = []
-    for key in keys:
-        text = entry.get(key, "").strip().replace(",", ".")
-        try:
-            value = float(text)
-        except ValueError:
-            continue
-        if value >= 0:
-            values.append(value)
-    return values
+    return [value for key in keys if (value := number_of(entry.get(key, ""))) is not None]
+
+
+def number_of(text: str) -> float | None:
+    """A typed amount ("20", "2,5", "about 20 min"): its first number; None if it has none."""
+    match = re.search(r"\d+(?:[.,]\d+)?", text)
+    return float(match.group(0).replace(",", ".")) if match else None

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from content.render import render
 from content.schema import ChoiceStep, EndStep, Flow, MessageStep, QuestionStep, QuizStep, Step, Strict
-from dialogs import profile
+from dialogs import profile, progressions
 from dialogs.actions import NotifyStaff, RaiseAlert, Send
 from dialogs.state import Awaiting
 from dialogs.timezones import describe, parse_timezone
@@ -163,6 +163,9 @@ class QuestionType(StepType[QuestionStep]):
 
     def typed(self, turn: Turn, flow: Flow, step: QuestionStep, text: str, message_id: int | None) -> bool:
         answer = text.strip()[:MAX_ANSWER]
+        if step.numeric and progressions.number_of(answer) is None:
+            turn.say("answer_not_a_number")  # nothing saved: the same question is still open
+            return True
         if len(text.strip()) > MAX_ANSWER:
             turn.say("answer_too_long", limit=MAX_ANSWER)
         turn.save(flow, step, step.save_as, answer)

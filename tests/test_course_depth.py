@@ -5,9 +5,12 @@ and do-it-yourself guide as a PDF (in the engine, and over the fake Bot API)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +135,37 @@ async def test_the_pdf_arrives_over_the_bot_api(telegram: FakeTelegram, content:
     assert sent.document is not None and sent.document["file_name"] == "lesson-1.pdf"
     assert sent.document_data == pdf and pdf.startswith(b"%PDF-")
     assert sent.text.startswith("📄 Lesson 1: The symptom cycle")
+
+
+async def test_a_patient_who_finishes_a_lesson_gets_its_pdf_end_to_end(
+    telegram: FakeTelegram, tmp_path: Path, database_url: str
+) -> None:
+    """The whole path: the button, the engine, the outbox, the sender, sendDocument (on each framework)."""
+    from tests.e2e import running_coach, settings_for, settle, tap, walk_until
+    from tests.test_e2e import REFLECTION, label_with
+    from tests.test_e2e import onboard as e2e_onboard
+
+    settings = settings_for(telegram, tmp_path, database_url=database_url)
+    async with running_coach(settings):
+        user = telegram.user(4343, "Ola")
+        await e2e_onboard(user, telegram)
+        await tap(user, telegram, label_with(user, "lesson 1"))
+        user.mark()
+        await walk_until(user, telegram, "finished lesson 1", answer=REFLECTION)
+        await settle(telegram)
+        await tap(user, telegram, "📄 Key points as a PDF")
+        await settle(telegram)
+        [sent] = [m for m in user.messages if m.document is not None]
+    assert sent.document is not None and sent.document["file_name"] == "lesson-1.pdf"
+    assert sent.document_data is not None and sent.document_data.startswith(b"%PDF-")
+    assert sent.text.startswith("📄 Lesson 1: The symptom cycle")
+    assert b"Lesson 1: The symptom cycle" in zlib_text(sent.document_data), "the PDF names the lesson"
+
+
+def zlib_text(pdf: bytes) -> bytes:
+    """The PDF's page streams, inflated (fpdf2 compresses them)."""
+    out = b""
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        with contextlib.suppress(zlib.error):
+            out += zlib.decompress(match.group(1))
+    return out

@@ -249,3 +249,28 @@ def test_the_staying_well_plan_is_reviewed_monthly_after_the_course(patient: Eng
     patient.command("stop")
     patient.press("Yes, stop")
     assert CancelEdits("staying-well-reviews") in patient.actions
+
+
+def test_a_baseline_day_that_is_not_a_number_is_asked_again_kindly(patient: EnginePatient) -> None:
+    reach_lesson(patient, 4)
+    open_tool(patient, "Pacing plan")
+    typed = iter(["Washing", "loads of washing", "3"])
+    while patient.state.step != "base-2":
+        if patient.state.awaiting == "text":
+            patient.type(next(typed))
+        elif patient.state.step == "unit":
+            patient.press("In an amount")
+        else:
+            patient.press_first()
+    patient.type("not sure, a few")
+    assert patient.state.step == "base-2", "the same question is still open"
+    assert "just a number" in plain(patient.texts[-1])
+    assert "base_2" not in patient.state.answers.get("tool-pacing-plan", {}), "nothing saved"
+    patient.type("about 2 loads")
+    assert patient.state.step == "base-3"
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.sampled_from(["{}", "about {} min", " {} loads"]))
+def test_a_typed_amount_reads_as_its_number(amount: int, shape: str) -> None:
+    assert progressions.number_of(shape.format(amount)) == amount
+    assert progressions.number_of(shape.replace("{}", "some")) is None
