@@ -162,7 +162,8 @@ def _event(message: Mapping[str, Any]) -> Event:
     message_id = int(message["message_id"])
     text = _str(message.get("text"))
     if text is None:
-        return NotText(message_id, _str(message.get("caption")) or "")
+        kind = next((kind for kind in MEDIA if message.get(kind)), "other")
+        return NotText(message_id, _str(message.get("caption")) or "", kind)
     command = parse_command(text)
     if isinstance(command, Command):
         return replace(command, message_id=message_id)

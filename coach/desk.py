@@ -203,20 +203,31 @@ class GuideDesk:
 
     # -- from the patient (inside the coach's transaction) --------------------------------
 
-    def relay_from_patient(self, session: Session, patient: Patient, message_ids: tuple[int, ...]) -> None:
-        """Copy the patient's messages to their guide and tell the patient when to expect an answer."""
+    def relay_from_patient(
+        self,
+        session: Session,
+        patient: Patient,
+        message_ids: tuple[int, ...],
+        unscreened: tuple[tuple[int, str], ...] = (),
+    ) -> None:
+        """Copy the patient's messages to their guide and tell the patient when to expect an answer.
+        What could not be read for risk (a voice note, a sticker ...) is named above the copies."""
         assert patient.id is not None
         now = self.clock.now()
         ticket, fresh = tickets.patient_wrote(session, patient.id, now)
         self.ensure_topic(session, patient)
         self._mark_topic(session, patient)
         done = ((plain(self.ui("staff_mark_answered")), f"{DONE}{ticket.id}"),)
+        note = self.not_screened(tuple(kind for message_id, kind in unscreened if message_id in message_ids))
         if not self.forum:
-            header = self.to_staff(session, self.ui("staff_relay_header", code=patient.code), patient=patient)
+            text = self.ui("staff_relay_header", code=patient.code) + (f"\n{note}" if note else "")
+            header = self.to_staff(session, text, patient=patient)
             topics.record_relay(
                 session, patient_id=patient.id, direction=TO_GUIDES, source_chat_id=patient.chat_id,
                 source_message_id=message_ids[0], copy_row=header, now=now, composed=True, ticket_id=ticket.id,
             )  # fmt: skip
+        elif note:
+            self.to_staff(session, note, patient=patient)
         where = Where(topic_of=patient.id) if self.forum else Where()
         for message_id in message_ids:
             copy = Copy(patient.chat_id, message_id, done, where)
@@ -233,6 +244,12 @@ class GuideDesk:
             messages=len(message_ids), ticket_id=ticket.id, ticket_opened=fresh,
         )  # fmt: skip
         log.info("%d message(s) from %s relayed to the guides", len(message_ids), patient.code)
+
+    def not_screened(self, kinds: tuple[str, ...]) -> str:
+        """The guide's "Not screened: voice note, sticker", or "" when everything was read."""
+        keys = (f"unscreened_{kind}" for kind in kinds)
+        names = dict.fromkeys(self.ui(key if key in self.texts else "unscreened_other") for key in keys)
+        return self.ui("staff_not_screened", kinds=", ".join(names)) if names else ""
 
     def share_entry(self, session: Session, patient: Patient, entry: ShareEntry) -> None:
         """An entry the patient shared: a card in their topic that the guide can answer (a reply in

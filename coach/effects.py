@@ -146,7 +146,7 @@ class Effects:
 
     def _relay_to_guide(self, session: Session, patient: Patient, action: RelayToGuide, now: datetime) -> None:
         if self.desk is not None and action.message_ids:
-            self.desk.relay_from_patient(session, patient, action.message_ids)
+            self.desk.relay_from_patient(session, patient, action.message_ids, action.unscreened)
             return
         log.error("a message from %s for their guide cannot be passed on: STAFF_CHAT_ID is not set", patient.code)
         text = self.content.for_locale(patient.locale).ui["something_wrong"]

@@ -169,6 +169,7 @@ class RelayToGuide:
     arrived and when to expect an answer (office hours are the coach's to know)."""
 
     message_ids: tuple[int, ...]
+    unscreened: tuple[tuple[int, str], ...] = ()  # (message id, kind) of those not read for risk: "voice" ...
 
 
 @dataclass(frozen=True)

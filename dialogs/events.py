@@ -39,6 +39,12 @@ class NotText:
 
     message_id: int | None = None
     caption: str = ""  # what the patient wrote under a photo or file: checked for crisis language too
+    kind: str = ""  # voice, sticker, photo, video, video_note, audio, document, animation, other
+
+    @property
+    def unscreened(self) -> str:
+        """The kind of message when nothing in it could be read for risk (no caption), else ""."""
+        return "" if self.caption.strip() else (self.kind or "other")
 
 
 @dataclass(frozen=True)

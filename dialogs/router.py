@@ -274,10 +274,11 @@ class Router:
         """A photo, voice note, sticker...: the guide can see it, the coach cannot read it."""
         if turn.state.status != Status.NEW and event.message_id is not None:
             overlay = self.overlay_owner(turn)
-            if overlay is not None and overlay.overlay_not_text(turn, event.message_id):
+            unscreened = event.unscreened
+            if overlay is not None and overlay.overlay_not_text(turn, event.message_id, unscreened):
                 return
             if overlay is None and self.outside_any_step(turn):
-                self.messages_outside_steps.on_message_outside_steps(turn, event.message_id)
+                self.messages_outside_steps.on_message_outside_steps(turn, event.message_id, unscreened)
                 return
         turn.say("not_text")
         self.show_current(turn, fresh=False)

@@ -92,7 +92,9 @@ class Stage:
     def on_menu_choice(self, turn: Turn, choice: str, message_id: int | None) -> None:
         raise NotImplementedError(f"{self.name} declares menu choices but does not handle {choice!r}")
 
-    def on_message_outside_steps(self, turn: Turn, message_id: int) -> None:
+    def on_message_outside_steps(self, turn: Turn, message_id: int, unscreened: str = "") -> None:
+        """A message typed (or sent) outside any step; `unscreened`: the kind of a message that
+        could not be read for risk (a voice note, a sticker ...)."""
         raise NotImplementedError(f"{self.name} takes messages outside steps but does not handle them")
 
     def before_command(self, turn: Turn, name: str) -> None:
@@ -110,8 +112,9 @@ class Stage:
         turn.say("reprompt_buttons")
         turn.show_current()
 
-    def overlay_not_text(self, turn: Turn, message_id: int) -> bool:
-        """A photo, voice note ... while the overlay is open; False: not for this overlay."""
+    def overlay_not_text(self, turn: Turn, message_id: int, unscreened: str = "") -> bool:
+        """A photo, voice note ... while the overlay is open; False: not for this overlay.
+        `unscreened`: its kind when nothing in it could be read for risk (no caption)."""
         return False
 
     # -- a flow of the engine's own -------------------------------------------------------

@@ -68,6 +68,7 @@ class PatientState:
     scores: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # questionnaire -> results, oldest first
     flagged: tuple[str, ...] = ()  # "<stepped-care rule>/<occasion>" already flagged to the guide
     guide_draft: tuple[int, ...] = ()  # message ids the patient may send to their guide (asked first)
+    guide_unscreened: tuple[tuple[int, str], ...] = ()  # (message id, kind) in the draft not read for risk
     risk_held: tuple[str, ...] = ()  # messages held back after risk language, sent when the patient carries on
     # Reminders (issue 5): the daily practice time chosen (None: the programme's), a pause, or off.
     reminder_time: str | None = None
@@ -122,6 +123,7 @@ class PatientState:
             "scores": self.scores,
             "flagged": list(self.flagged),
             "guide_draft": list(self.guide_draft),
+            "guide_unscreened": [list(pair) for pair in self.guide_unscreened],
             "risk_held": list(self.risk_held),
             "reminder_time": self.reminder_time,
             "reminders_paused_until": self.reminders_paused_until.isoformat() if self.reminders_paused_until else None,
@@ -148,6 +150,7 @@ class PatientState:
             "scores": {str(q): [dict(r) for r in rows] for q, rows in data.get("scores", {}).items()},
             "flagged": tuple(data.get("flagged", ())),
             "guide_draft": tuple(int(m) for m in data.get("guide_draft", ())),
+            "guide_unscreened": tuple((int(m), str(k)) for m, k in data.get("guide_unscreened", ())),
             "risk_held": tuple(str(t) for t in data.get("risk_held", ())),
             "reminder_time": data.get("reminder_time"),
             "reminders_paused_until": datetime.fromisoformat(paused)

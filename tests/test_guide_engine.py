@@ -83,7 +83,7 @@ def test_a_photo_on_the_menu_is_offered_to_the_guide_too() -> None:
     patient.do(NotText(message_id=13))
     assert "send this to your guide?" in patient.texts[-1]
     patient.press("Send to my guide")
-    assert relays(patient) == [RelayToGuide((13,))]
+    assert relays(patient) == [RelayToGuide((13,), ((13, "other"),))], "marked: not screened"
 
 
 def test_free_text_inside_a_lesson_step_is_not_offered(content: Content) -> None:

@@ -48,13 +48,13 @@ def test_a_patients_text_command_deep_link_and_photo() -> None:
     assert read_update(private(text="/lesson@paincoach_bot now"), STAFF).event == Command("lesson", "now", 5)  # type: ignore[union-attr]
     assert read_update(private(text="/start invite-123"), STAFF).event == Start("invite-123")  # type: ignore[union-attr]
     photo = read_update(private(photo=[{"file_id": "x"}], caption="my diary"), STAFF)
-    assert isinstance(photo, PatientMessage) and photo.event == NotText(5, "my diary")
+    assert isinstance(photo, PatientMessage) and photo.event == NotText(5, "my diary", "photo")
 
 
 def test_a_poll_or_a_field_added_later_is_just_not_text() -> None:
     """A message aiogram could not decode (an older server's poll, lacking newer fields) is still read."""
     poll = read_update(private(poll={"id": "1", "question": "?", "options": []}, some_new_field={"x": 1}), STAFF)
-    assert isinstance(poll, PatientMessage) and poll.event == NotText(5, "")
+    assert isinstance(poll, PatientMessage) and poll.event == NotText(5, "", "other")
 
 
 def test_taps_in_each_chat() -> None:

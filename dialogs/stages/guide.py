@@ -36,7 +36,7 @@ class GuideStage(Stage):
     def on_command(self, turn: Turn, command: Command) -> None:
         """/guide: write to the guide; `/guide <message>` sends that message at once."""
         if command.args and command.message_id is not None:
-            turn.state = replace(turn.state, overlay=None, guide_draft=())
+            turn.state = replace(turn.state, overlay=None, guide_draft=(), guide_unscreened=())
             self.relay(turn, (command.message_id,))
             return
         self.ask_for_message(turn)
@@ -56,7 +56,7 @@ class GuideStage(Stage):
         turn.state = replace(turn.state, overlay=GUIDE, awaiting="text", guide_draft=())
         turn.send(turn.ui("guide_write"), [(turn.ui("guide_cancel"), CANCEL)], prompt)
 
-    def offer(self, turn: Turn, message_id: int) -> None:
+    def offer(self, turn: Turn, message_id: int, unscreened: str = "") -> None:
         """Ask before anything sent outside a step goes to the guide; a second message joins the first."""
         draft = turn.state.guide_draft if turn.state.overlay == OFFER else ()
         if message_id not in draft and len(draft) >= MAX_DRAFT:
@@ -64,8 +64,11 @@ class GuideStage(Stage):
             return
         if message_id not in draft:
             draft = (*draft, message_id)
+        kinds = tuple(pair for pair in turn.state.guide_unscreened if pair[0] in draft)
+        if unscreened:
+            kinds = (*kinds, (message_id, unscreened))
         prompt = turn.next_prompt()
-        turn.state = replace(turn.state, overlay=OFFER, awaiting="button", guide_draft=draft)
+        turn.state = replace(turn.state, overlay=OFFER, awaiting="button", guide_draft=draft, guide_unscreened=kinds)
         self.send_offer(turn, prompt)
 
     @staticmethod
@@ -77,15 +80,15 @@ class GuideStage(Stage):
         if turn.state.overlay == GUIDE:
             self.ask_for_message(turn, fresh=fresh)
             return
-        draft = turn.state.guide_draft
+        draft, kinds = turn.state.guide_draft, turn.state.guide_unscreened
         prompt = turn.next_prompt() if fresh else turn.state.prompt
-        turn.state = replace(turn.state, overlay=OFFER, awaiting="button", guide_draft=draft)
+        turn.state = replace(turn.state, overlay=OFFER, awaiting="button", guide_draft=draft, guide_unscreened=kinds)
         self.send_offer(turn, prompt)
 
     # -- what the patient sends -----------------------------------------------------------
 
-    def on_message_outside_steps(self, turn: Turn, message_id: int) -> None:
-        self.offer(turn, message_id)
+    def on_message_outside_steps(self, turn: Turn, message_id: int, unscreened: str = "") -> None:
+        self.offer(turn, message_id, unscreened)
 
     def overlay_text(self, turn: Turn, text: str, message_id: int | None) -> None:
         if message_id is not None:
@@ -95,27 +98,28 @@ class GuideStage(Stage):
             turn.say("guide_not_sent")
             self.carry_on(turn)
 
-    def overlay_not_text(self, turn: Turn, message_id: int) -> bool:
-        self.on_message(turn, message_id)
+    def overlay_not_text(self, turn: Turn, message_id: int, unscreened: str = "") -> bool:
+        self.on_message(turn, message_id, unscreened)
         return True
 
-    def on_message(self, turn: Turn, message_id: int) -> None:
+    def on_message(self, turn: Turn, message_id: int, unscreened: str = "") -> None:
         if turn.state.overlay == OFFER:
-            self.offer(turn, message_id)
+            self.offer(turn, message_id, unscreened)
         else:  # the patient chose to write to their guide: this is the message
-            turn.state = replace(turn.state, overlay=None, guide_draft=())
-            self.relay(turn, (message_id,))
+            turn.state = replace(turn.state, overlay=None, guide_draft=(), guide_unscreened=())
+            self.relay(turn, (message_id,), ((message_id, unscreened),) if unscreened else ())
 
     def overlay_tap(self, turn: Turn, choice: str, message_id: int | None) -> None:
         overlay, draft = turn.state.overlay, turn.state.guide_draft
+        kinds = tuple(pair for pair in turn.state.guide_unscreened if pair[0] in draft)
         if (overlay, choice) not in ((OFFER, SEND), (OFFER, KEEP), (GUIDE, CANCEL)):
             turn.stale()
             return
         turn.toast(None)
-        turn.state = replace(turn.state, overlay=None, guide_draft=())
+        turn.state = replace(turn.state, overlay=None, guide_draft=(), guide_unscreened=())
         if choice == SEND:
             turn.mark_chosen(message_id, turn.ui("guide_offer", count=len(draft)), turn.ui("guide_offer_send"))
-            self.relay(turn, draft)
+            self.relay(turn, draft, kinds)
             return
         if choice == KEEP:
             turn.mark_chosen(message_id, turn.ui("guide_offer", count=len(draft)), turn.ui("guide_offer_keep"))
@@ -124,8 +128,8 @@ class GuideStage(Stage):
         turn.say("guide_not_sent")
         self.carry_on(turn)
 
-    def relay(self, turn: Turn, message_ids: tuple[int, ...]) -> None:
-        turn.actions.append(RelayToGuide(message_ids))
+    def relay(self, turn: Turn, message_ids: tuple[int, ...], unscreened: tuple[tuple[int, str], ...] = ()) -> None:
+        turn.actions.append(RelayToGuide(message_ids, unscreened))
         self.carry_on(turn)
 
     @staticmethod

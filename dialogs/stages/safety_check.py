@@ -78,7 +78,7 @@ class SafetyCheckStage(Stage):
         turn.say("risk_waiting")  # the words were read for risk already, by the watch
         self.overlay_show(turn, fresh=False)
 
-    def overlay_not_text(self, turn: Turn, message_id: int) -> bool:
+    def overlay_not_text(self, turn: Turn, message_id: int, unscreened: str = "") -> bool:
         self.overlay_text(turn, "", message_id)
         return True
 

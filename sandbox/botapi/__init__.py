@@ -31,8 +31,9 @@ editForumTopic, deleteForumTopic (and ``group.delete_topic(thread)``, a person d
 it); sending to a deleted or unknown topic fails with "message thread not found". A
 member's message in a topic carries ``message_thread_id``, ``is_topic_message`` and, as in
 Telegram, a ``reply_to_message`` pointing at the topic's first message when it answers
-nothing else. copyMessage copies text, entities, photo, caption and takes new markup;
-people can send photos with captions and edit what they sent (``edited_message``).
+nothing else. copyMessage copies text, entities, photo, voice, sticker ..., caption and takes new markup;
+people can send photos with captions, voice notes, stickers and other media (``send_media``)
+and edit what they sent (``edited_message``).
 
 Every call the bot makes is kept in ``tg.calls`` (``ApiCall``: method, parameters, answer, and the
 client's ``user_agent``, which tells which library made it).

@@ -149,10 +149,13 @@ class _Core:
         }
         if message.service is not None:
             body.update(message.service)
-        elif message.photo is not None:
-            body["photo"] = message.photo
-        elif message.document is not None:
-            body["document"] = message.document
+        elif message.photo is not None or message.document is not None or message.media is not None:
+            if message.photo is not None:
+                body["photo"] = message.photo
+            elif message.document is not None:
+                body["document"] = message.document
+            else:
+                body.update(message.media or {})
             if message.text:
                 body["caption"] = message.text
                 if message.entities:

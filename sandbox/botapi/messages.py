@@ -213,6 +213,7 @@ class _Messages(_Faults):
             updated_seq=seq,
             photo=copy.deepcopy(original.photo),
             photo_data=original.photo_data,
+            media=copy.deepcopy(original.media),
         )
         chat.messages[message.message_id] = message
         return {"message_id": message.message_id}

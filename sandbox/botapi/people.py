@@ -149,6 +149,11 @@ class FakeUser(_ChatView):
         """Queue a photo (with an optional caption) from this person; returns its update_id."""
         return self.tg._user_message(self.user_id, self.as_user, caption, photo=True)
 
+    def send_media(self, kind: str, caption: str = "") -> int:
+        """Queue a voice note, sticker, video, video_note, audio, document or animation (with a
+        caption where Telegram allows one) from this person; returns its update_id."""
+        return self.tg._user_message(self.user_id, self.as_user, caption, media=kind)
+
     def edit(self, message_id: int, text: str) -> int:
         """Edit a message this person sent (its text, or a photo's caption); queues edited_message."""
         return self.tg._user_edit(self.user_id, self.user_id, message_id, text)
@@ -263,8 +268,11 @@ class _People(_Core):
         thread_id: int | None = None,
         reply_to_message_id: int | None = None,
         photo: bool = False,
+        media: str | None = None,
     ) -> int:
         chat = self._chats[chat_id]
+        if media is not None and text and media in ("sticker", "video_note"):
+            raise AssertionError(f"a {media} has no caption in Telegram")
         if thread_id is not None and chat.info.get("is_forum") and thread_id not in chat.topics:
             raise AssertionError(f"no topic {thread_id} in chat {chat_id} (topics: {chat.topics!r})")
         message_id = self._take_message_id(chat)
@@ -276,11 +284,12 @@ class _People(_Core):
             thread_id=thread_id,
             date=int(self.dates()),
             from_bot=False,
-            entities=[] if photo else _command_entities(text),
+            entities=[] if photo or media else _command_entities(text),
             reply_to_message_id=reply_to_message_id,
             sender=sender,
             chat=chat.info,
             photo=_photo_sizes(chat_id, message_id) if photo else None,
+            media={media: _media_file(media, chat_id, message_id)} if media else None,
         )
         chat.messages[message.message_id] = message
         return self.queue_update({"message": self._api_message(chat, message)})
@@ -353,6 +362,17 @@ class _People(_Core):
             }
         )
         return query_id
+
+
+def _media_file(kind: str, chat_id: int, message_id: int) -> Params:
+    """The Bot API object of a voice note, sticker ... (only what the coach could look at)."""
+    unique = f"{abs(chat_id)}-{message_id}"
+    body: Params = {"file_id": f"{kind}-{unique}", "file_unique_id": f"{kind[0]}{unique}"}
+    if kind == "sticker":
+        body.update(type="regular", width=512, height=512, is_animated=False, is_video=False, emoji="🙂")
+    elif kind in ("voice", "audio", "video", "video_note", "animation"):
+        body["duration"] = 4
+    return body
 
 
 def _photo_sizes(chat_id: int, message_id: int) -> list[Params]:

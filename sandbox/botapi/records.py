@@ -48,6 +48,8 @@ class FakeMessage:
     """A document message (sendDocument): file_id, file_name, mime_type, file_size; `text` is its caption."""
     document_data: bytes | None = field(default=None, repr=False)
     """The file the bot uploaded with sendDocument."""
+    media: Params | None = None
+    """A voice note, sticker, video ... a person sent: {"voice": {...}}; `text` is its caption."""
 
     @property
     def labels(self) -> list[str]:
