@@ -268,7 +268,7 @@ async def test_every_staff_command_refuses_patients_and_the_wrong_role(telegram:
             assert "I don't know the command" in user.new_messages[0].text, command
             assert all("P-0001" not in m.text for m in user.new_messages), command
         assert {c["command"] for c in telegram.commands({"type": "all_private_chats"})} == {
-            "start", "lesson", "menu", "progress", "tools", "resources", "reminders", "guide", "help", "stop"
+            "start", "lesson", "menu", "progress", "tools", "resources", "reminders", "guide", "privacy", "help", "stop"
         }, "the private command menu stays the patients'"  # fmt: skip
         assert "queue" in {c["command"] for c in telegram.commands({"type": "chat", "chat_id": STAFF_CHAT})}
 
