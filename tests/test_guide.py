@@ -307,7 +307,9 @@ async def test_every_staff_command_refuses_patients_and_the_wrong_role(telegram:
         assert staff.messages[-1].text.startswith("Sorry, /queue is for"), "a removed role is gone at once"
 
     refused = [e for e in audit_log(settings.database_url) if e.action == "staff_refused"]
-    assert len(refused) == len(wrong) + 3
+    private = [e for e in refused if e.detail.get("where") == "private chat"]
+    assert len(private) == 6, "each staff command a patient typed in their private chat is audited (issue 17)"
+    assert len(refused) - len(private) == len(wrong) + 3
 
 
 async def test_an_unanswered_message_is_raised_again(telegram: FakeTelegram, tmp_path: Path) -> None:
