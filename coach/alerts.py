@@ -152,7 +152,7 @@ class Alerts:
             code = (patient.code if patient else None) or "?"
             closed = self._ui(
                 "staff_alert_closed", by=staff_name, time=staff_time(self._texts, alert.closed_at or now),
-                outcome=self._ui(f"staff_alert_outcome_{alert.outcome}"),
+                outcome=self._ui(f"staff_alert_outcome_{alert.outcome}"), alert=alert.id,
             )  # fmt: skip
             if message_id is not None and self.staff_chat_id is not None:
                 edit = Edit(f"{self._text(alert, code)}\n\n{closed}", message_id=message_id)

@@ -1,4 +1,4 @@
-"""The staff commands (/queue, /patient, /checkin, /note, /done, /report, /staff): read by the pure
+"""The staff commands (/queue, /patient, /checkin, /note, /done, /outcome, /report, /staff): read by the pure
 core (dialogs/desk/commands.py), allowed by role, answered in the thread they were typed in, and
 written to the audit log (never the text of a note)."""
 
@@ -19,7 +19,7 @@ from dialogs.desk.roles import MAY, may
 from dialogs.desk.tickets import TicketState
 from dialogs.satisfaction import QUESTIONNAIRE, rate
 from storage import results, staff, summaries, tickets
-from storage.alerts import audit
+from storage.alerts import add_outcome_note, audit
 from storage.enrolment import StageCounts, stage_counts
 from storage.models import Patient
 from storage.patients import patient_by_code
@@ -98,6 +98,13 @@ class StaffCommands:
             return enrolment_report(desk, stage_counts(session))
         if isinstance(request, commands.Usage):
             return desk.ui(f"staff_usage_{request.command}")
+        if isinstance(request, commands.AlertNote):
+            alert = add_outcome_note(session, request.alert_id, post.user_id, request.text, now)
+            if alert is None:
+                return desk.ui("staff_outcome_no_alert", alert=request.alert_id)
+            if alert.closed_at is None:
+                return desk.ui("staff_outcome_not_closed", alert=request.alert_id)
+            return desk.ui("staff_outcome_noted", alert=request.alert_id)
         if isinstance(request, commands.NotAllowed):
             audit(session, now, actor, "staff_refused", None, command="staff", why=request.why, user=request.user)
             return desk.ui(request.why, user=request.user)

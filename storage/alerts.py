@@ -68,6 +68,20 @@ def close(session: Session, alert_id: int, staff_id: int, outcome: str, note: st
     return alert
 
 
+def add_outcome_note(session: Session, alert_id: int, staff_id: int, text: str, now: datetime) -> Alert | None:
+    """Add the guide's note to a closed alert's outcome (sealed at rest, like the rest of the
+    note); the audit row has its length, never its text. None if there is no such alert; an alert
+    not yet closed is returned unchanged."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.closed_at is None:
+        return alert
+    alert.outcome_note = f"{alert.outcome_note}\n{text}" if alert.outcome_note else text
+    session.add(alert)
+    audit(session, now, f"staff:{staff_id}", "alert_outcome_noted", alert.patient_id, alert_id=alert_id,
+          length=len(text))  # fmt: skip
+    return alert
+
+
 def false_alarms(session: Session) -> int:
     """How many alerts were closed as false alarms (to tune the phrase lists)."""
     return len(session.exec(select(Alert.id).where(col(Alert.outcome) == "false_alarm")).all())

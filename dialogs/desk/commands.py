@@ -84,6 +84,14 @@ class AddNote:
 
 
 @dataclass(frozen=True)
+class AlertNote:
+    """The guide's free-text note on a closed alert's outcome (`/outcome <alert id> <text>`)."""
+
+    alert_id: int
+    text: str
+
+
+@dataclass(frozen=True)
 class CreateInvite:
     uses: int = 1
     days: int | None = None
@@ -137,6 +145,7 @@ Request = (
     | MarkDone
     | LogContact
     | AddNote
+    | AlertNote
 )
 
 
@@ -188,6 +197,12 @@ def read(name: str, args: str, user_id: int, fixed_admins: frozenset[int] = froz
         if code:
             text = text[len(words[0]) :].strip()
         return AddNote(code, text[:MAX_NOTE]) if rest and text else Usage(name)
+    if name == "outcome":
+        ident, _, text = args.strip().partition(" ")
+        ident = ident.removeprefix("#")
+        if ident.isdigit() and int(ident) > 0 and text.strip():
+            return AlertNote(int(ident), text.strip()[:MAX_NOTE])
+        return Usage(name)
     return Usage(name)
 
 

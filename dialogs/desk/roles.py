@@ -14,6 +14,7 @@ MAY: dict[str, tuple[str, ...]] = {
     "checkin": (GUIDE,),  # the guides' word for logging a contact with a patient
     "note": (GUIDE,),
     "done": (GUIDE,),
+    "outcome": (GUIDE, COORDINATOR),  # a note on a closed alert's outcome: anyone on the staff list
     "reply": (GUIDE,),
     "broadcast": (COORDINATOR,),
     "invite": (COORDINATOR,),
@@ -26,6 +27,7 @@ COMMANDS = (
     "checkin",
     "note",
     "done",
+    "outcome",
     "report",
     "invite",
     "enrolment",
