@@ -58,7 +58,8 @@ class Moved:
 
 def sandbox_settings(settings: Settings, telegram: FakeTelegram, database_url: str) -> Settings:
     """The settings the coach runs on in the sandbox: the user's own (framework, content, time
-    zone, office hours ...), pointed at the stand-in Telegram and the sandbox's database."""
+    zone, office hours, screening ...), pointed at the stand-in Telegram and the sandbox's database,
+    in open enrolment."""
     admins = tuple(dict.fromkeys((*settings.admin_ids, *(p.user_id for p in STAFF if p.role == "admin"))))
     return settings.model_copy(
         update={
@@ -71,6 +72,7 @@ def sandbox_settings(settings: Settings, telegram: FakeTelegram, database_url: s
             "webhook_secret": None,
             "health_listen": None,
             "scheduler": "inside",
+            "enrolment": "open",  # patients are made on the page: there is no invitation link to open
         }
     )
 

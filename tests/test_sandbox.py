@@ -36,7 +36,8 @@ GUIDE = next(p.user_id for p in STAFF if p.role == "guide")
 
 def own_settings() -> Settings:
     """The user's settings, as `paincoach sandbox` reads them: here, no token and no staff chat."""
-    return Settings(_env_file=None, default_timezone="Europe/London")  # type: ignore[call-arg]
+    # the course's own walk: no eligibility screening before onboarding (tests/test_enrolment_e2e.py has it)
+    return Settings(_env_file=None, default_timezone="Europe/London", eligibility_screening=False)  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def _browser_missing() -> str | None:
 @pytest.fixture
 def sandbox_address(tmp_path: Path) -> Iterator[str]:
     """`paincoach sandbox` running in a process of its own, on a new database; its address."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "ELIGIBILITY_SCREENING": "false"}
     database = f"sqlite:///{tmp_path / 'sandbox.db'}"
     command = [sys.executable, "-m", "paincoach.cli", "sandbox", "--database", database, "--port", "0"]
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)

@@ -82,7 +82,7 @@ def test_peg_is_the_mean_of_three(content: Content) -> None:
 
 def test_phq9_item_9_is_a_risk_item(phq9: Questionnaire) -> None:
     assert risk(phq9, {"phq9_9": 0}) is None
-    assert risk(phq9, {"phq9_9": 1}).level == "review"  # type: ignore[union-attr]
+    assert risk(phq9, {"phq9_9": 1}).level == "urgent"  # type: ignore[union-attr]  # urgent by default (issue 10; program.yaml may make it review)
     assert risk(phq9, {"phq9_9": 2}).level == "urgent"  # type: ignore[union-attr]
     assert risk(phq9, {"phq9_9": 3}).level == "urgent"  # type: ignore[union-attr]
     assert risk(phq9, {"phq9_1": 3}) is None
