@@ -63,6 +63,9 @@ def environment(telegram: FakeTelegram, database_url: str, **more: str) -> dict[
         "STAFF_CHAT_ID": str(STAFF_CHAT),
         "DEFAULT_TIMEZONE": "Europe/London",
         "LOG_LEVEL": "INFO",
+        "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
+        "ENROLMENT": "open",  # a plain /start, as the course's own tests do
+        "ELIGIBILITY_SCREENING": "false",
         **more,
     }
 
