@@ -322,8 +322,9 @@ async def use_tool(user: FakeUser, telegram: FakeTelegram, clock: ManualClock, t
             await tap(user, telegram, label_with(user, "Continue"))
         elif labels and not labels[0].lower().startswith("skip"):
             await tap(user, telegram, labels[0])
-        else:
-            await say(user, telegram, "A few honest words")
+        else:  # a number where one is asked for (the pacing baseline), words elsewhere
+            asked_for_a_number = "just a number" in last(user).text or "how many" in last(user).text.lower()
+            await say(user, telegram, "20" if asked_for_a_number else "A few honest words")
     raise AssertionError(f"{title} never saved an entry; last: {last(user).text[:200]!r}")
 
 
