@@ -111,7 +111,11 @@ def environment(
     bot: Bot, mode: str, telegram: FakeTelegram | None, database: Path, port: int, **extra: str
 ) -> dict[str, str]:
     """The bot's settings; with no stand-in (the scheduler at scale talks to no Bot API), a dead address."""
-    api, token = (telegram.base_url, telegram.token) if telegram is not None else ("http://127.0.0.1:9", "1:none")
+    api, token = (
+        (telegram.base_url, telegram.token)
+        if telegram is not None
+        else ("http://127.0.0.1:9", "123456789:AAscale-bench-talks-to-no-bot-api")
+    )
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT),
