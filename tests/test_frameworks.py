@@ -42,6 +42,9 @@ def coach_process(telegram: FakeTelegram, workdir: Path, **settings: str) -> Ite
         "STAFF_CHAT_ID": str(STAFF_CHAT),
         "ADMIN_IDS": str(ADMIN),
         "LOG_LEVEL": "INFO",
+        "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
+        "ENROLMENT": "open",  # a plain /start, as the course's own tests do
+        "ELIGIBILITY_SCREENING": "false",
         **framework_env(),
         **settings,
     }
