@@ -7,6 +7,7 @@ process over `FRAMEWORKS`, and `settings_for` refuses to run in a test that was 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime
@@ -45,6 +46,21 @@ def framework_in_use() -> str:
 def framework_env() -> dict[str, str]:
     """The environment that makes a coach process use this test's framework."""
     return {"TELEGRAM_FRAMEWORK": framework_in_use()}
+
+
+def process_env(telegram: FakeTelegram, database_url: str) -> dict[str, str]:
+    """What a coach process of a test always needs: the stand-in Telegram, the database, the key the
+    test reads that database with (conftest), and a plain /start (open enrolment, no screening)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "DATABASE_URL": database_url,
+        "DATA_KEY": os.environ["DATA_KEY"],
+        "ENROLMENT": "open",
+        "ELIGIBILITY_SCREENING": "false",
+    }
 
 
 def adapter_for(telegram: FakeTelegram) -> TelegramApi:

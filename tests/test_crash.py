@@ -34,8 +34,7 @@ from sandbox.botapi import FakeMessage, FakeTelegram, FakeUser
 from sandbox.botapi.faults import SENDING
 from storage.database import Database
 from storage.models import Answer, OutboxMessage, Patient
-from tests.conftest import ROOT
-from tests.e2e import STAFF_CHAT, settle, watch_database
+from tests.e2e import STAFF_CHAT, process_env, settle, watch_database
 from tests.support import make_database
 from tests.test_broadcast import FIRST_PATIENT, enrol
 
@@ -55,17 +54,10 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 def environment(telegram: FakeTelegram, database_url: str, **more: str) -> dict[str, str]:
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "DATABASE_URL": database_url,
+        **process_env(telegram, database_url),
         "STAFF_CHAT_ID": str(STAFF_CHAT),
         "DEFAULT_TIMEZONE": "Europe/London",
         "LOG_LEVEL": "INFO",
-        "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
-        "ENROLMENT": "open",  # a plain /start, as the course's own tests do
-        "ELIGIBILITY_SCREENING": "false",
         **more,
     }
 

@@ -4,7 +4,6 @@ the menus, taps, edits, forum topics, copies, a guide's reply and its button edi
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -14,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.botapi import FakeTelegram
-from tests.conftest import ROOT
-from tests.e2e import STAFF_CHAT, framework_env, settle, watch_database
+from tests.e2e import STAFF_CHAT, framework_env, process_env, settle, watch_database
 from tests.test_e2e import free_port
 from tests.test_guide import ADMIN, DONE, GUIDE, ask_guide, enrol, only_topic, staff_says, with_guide
 
@@ -34,17 +32,10 @@ def coach_process(telegram: FakeTelegram, workdir: Path, **settings: str) -> Ite
     """`paincoach run` as in production, on this test's framework."""
     database_url = f"sqlite:///{workdir / 'coach.db'}"
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "DATABASE_URL": database_url,
+        **process_env(telegram, database_url),
         "STAFF_CHAT_ID": str(STAFF_CHAT),
         "ADMIN_IDS": str(ADMIN),
         "LOG_LEVEL": "INFO",
-        "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
-        "ENROLMENT": "open",  # a plain /start, as the course's own tests do
-        "ELIGIBILITY_SCREENING": "false",
         **framework_env(),
         **settings,
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -18,8 +17,18 @@ from content import load_content
 from paincoach.wiring import make_services, open_database
 from sandbox.botapi import FakeTelegram
 from storage.inbox import Received
-from tests.conftest import CONTENT_DIR, ROOT
-from tests.e2e import framework_env, last, running_coach, settings_for, settle, snapshot, tap, watch_database
+from tests.conftest import CONTENT_DIR
+from tests.e2e import (
+    framework_env,
+    last,
+    process_env,
+    running_coach,
+    settings_for,
+    settle,
+    snapshot,
+    tap,
+    watch_database,
+)
 from tests.test_e2e import label_with, onboard
 
 
@@ -33,16 +42,9 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 def coach_process(telegram: FakeTelegram, workdir: Path, database_url: str) -> Iterator[subprocess.Popen[bytes]]:
     """`paincoach run` as its own process, as in production."""
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "DATABASE_URL": database_url,
+        **process_env(telegram, database_url),
         "LOG_LEVEL": "INFO",
-        "DATA_KEY": os.environ["DATA_KEY"],  # the key the test reads the database with (conftest)
         **framework_env(),
-        "ENROLMENT": "open",  # a plain /start, as the course's own tests do
-        "ELIGIBILITY_SCREENING": "false",
     }
     log = (workdir / "coach.log").open("ab")
     process = subprocess.Popen(
