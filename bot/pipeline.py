@@ -24,6 +24,7 @@ from bot.routes import Routes
 from bot.transport import TelegramApi
 from coach import metrics
 from coach.services import Services
+from storage.database import GroupCommit
 from storage.inbox import NotYourTurn, Received
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ class UpdatePipeline:
         self.api = api
         self.wake_sender = wake_sender
         self._locks: dict[int, asyncio.Lock] = {}
+        # Updates that arrive while others are being stored (webhook requests come concurrently)
+        # are stored together, in the next transaction: each request is answered once its own are in.
+        self._receiving: GroupCommit[list[Received], list[Received]] = GroupCommit(self.database, services.inbox.store)
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def accept(self, updates: Sequence[Mapping[str, Any]]) -> None:
@@ -46,7 +50,7 @@ class UpdatePipeline:
         received = [Received(u["update_id"], chat_of(u), dict(u)) for u in updates if _has_id(u)]
         if len(received) < len(updates):
             log.warning("%d update(s) without an update_id skipped", len(updates) - len(received))
-        fresh = await self.database.run(self.services.inbox.receive, received)
+        fresh = await self._receiving.submit(received)
         for item in fresh:
             self._dispatch(item)
 

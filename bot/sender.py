@@ -19,7 +19,7 @@ from clock import Clock
 from clock.ticker import SteadyTicker, Ticker
 from coach import metrics
 from storage import outbox
-from storage.database import Database
+from storage.database import Database, GroupCommit
 from storage.outbox import Claimed, Priority
 from storage.payloads import forgets
 
@@ -114,6 +114,9 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._round = asyncio.Lock()  # one round at a time, so drain() waits for a round in progress
+        # How each send ended, recorded as soon as it is known; sends that end while a record is
+        # being committed are recorded together, in the next transaction (storage/database.py).
+        self._records: GroupCommit[tuple[Claimed, Delivery], None] = GroupCommit(database, self._record_one)
 
     def wake(self) -> None:
         """Something was written to the outbox: look now instead of at the next poll."""
@@ -152,11 +155,13 @@ class Sender:
             async with gate:
                 if message.priority >= Priority.BROADCAST:
                     await self._pace(message.chat_id)
-                # Recorded on each side of the request, each at once: a crash can leave in doubt
-                # only a message marked `sending` and not yet recorded (at most one per chat, and
-                # `concurrency` in all), so only those are sent twice (outbox.recover_in_flight).
+                # A broadcast's message is recorded on each side of its request: a crash leaves in
+                # doubt only one marked `sending` and not yet recorded (at most one per chat, and
+                # `concurrency` in all), and that one is not sent twice (outbox.recover_in_flight).
+                # Other messages are `sending` from their claim, and sent again after a crash.
                 # The token is taken after the mark, so that requests leave at the rate it keeps.
-                await self.database.run(self._mark_sending, message.id)
+                if message.priority >= Priority.BROADCAST:
+                    await self.database.run(self._mark_sending, message.id)
                 if message.priority >= Priority.SCHEDULED:  # reminders, releases, broadcasts: bulk
                     await self.limiter.acquire()
                 else:  # a reply to the patient, or a risk alert: counted, never kept waiting
@@ -168,7 +173,7 @@ class Sender:
                     metrics.TOO_MANY.inc()
                     log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
                     self.limiter.pause(delivery.seconds)
-                await self.database.run(self._record_one, message, delivery)
+                await self._records.submit((message, delivery))
                 return delivery
 
         await asyncio.gather(*(one(m) for m in claimed))
@@ -207,11 +212,11 @@ class Sender:
         with self.database.transaction() as session:
             outbox.mark_sending(session, message_id)
 
-    def _record_one(self, message: Claimed, delivery: Delivery) -> None:
-        with self.database.transaction() as session:
-            self._record(session, message, delivery)
-            if forgets(message.payload):  # erasure's last words: the row goes once it is done with
-                outbox.forget_done(session, [message.id])
+    def _record_one(self, session: Session, sent: tuple[Claimed, Delivery]) -> None:
+        message, delivery = sent
+        self._record(session, message, delivery)
+        if forgets(message.payload):  # erasure's last words: the row goes once it is done with
+            outbox.forget_done(session, [message.id])
 
     def _record(self, session: Session, message: Claimed, delivery: Delivery) -> None:
         now = self.clock.now()

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from coach.alerts import Alerts
 from coach.desk import GuideDesk
 from coach.handouts import handout_pdf
-from content.render import plain
+from content.render import plain, visible_length
 from content.schema import Content
 from dialogs.actions import (
     Action,
@@ -42,6 +42,14 @@ from storage.payloads import Buttons, Document, Message, Photo
 from storage.payloads import Edit as EditPayload
 
 log = logging.getLogger(__name__)
+
+# "typing..." comes before a message long enough to read as written for the patient; a short one
+# arrives at once (a typing indicator is a Bot API call of its own, for a moment nobody sees).
+TYPING_FROM = 280  # characters of the message as the patient reads it
+
+
+def shows_typing(text: str, *, urgent: bool) -> bool:
+    return not urgent and visible_length(text) >= TYPING_FROM
 
 
 def priority_of(message: Send, *, scheduled: bool = False) -> Priority:
@@ -72,9 +80,10 @@ class Effects:
                 group = action.replaces or action.group
                 if action.replaces:
                     outbox.withdraw_latest(session, patient.chat_id, f"{patient.id}:{action.replaces}", now)
+                typing = shows_typing(action.text, urgent=action.urgent)
                 rows = outbox.enqueue(
                     session, patient.chat_id,
-                    Message(action.text, buttons(action), action.per_row, typing=not action.urgent),
+                    Message(action.text, buttons(action), action.per_row, typing=typing),
                     now, priority=priority_of(action, scheduled=scheduled), patient_id=patient.id,
                     group=f"{patient.id}:{group}" if group else None, not_before=action.at,
                 )  # fmt: skip

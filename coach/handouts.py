@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 # The core fonts cover Latin-1: the few typographic characters lessons use are written plainly,
 # and anything else (emoji) is left out.
 PLAIN = str.maketrans({"•": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "→": "->"})
@@ -19,6 +16,11 @@ def printable(text: str) -> str:
 
 def handout_pdf(title: str, sections: Sequence[tuple[str, str]], footer: str) -> bytes:
     """A one- or two-page PDF: the title, then each section's heading and text."""
+    # Imported here: fpdf2 brings fontTools, Pillow and numpy, a quarter second of every start-up,
+    # for a handout that most processes never make.
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
     pdf = FPDF(format="A4")
     pdf.set_title(printable(title))
     pdf.set_auto_page_break(auto=True, margin=18)

@@ -42,6 +42,10 @@ class Inbox:
         with self.database.transaction() as session:
             return inbox.store(session, updates, self.clock.now())
 
+    def store(self, session: Session, updates: Sequence[Received]) -> list[Received]:
+        """`receive`, in a transaction of the caller's (several deliveries stored at once)."""
+        return inbox.store(session, updates, self.clock.now())
+
     def unhandled(self) -> list[Received]:
         with self.database.transaction() as session:
             return inbox.unhandled(session)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -20,6 +20,7 @@ from storage.sealed import Keyring, attach, from_environment
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -59,6 +60,72 @@ class Database:
     def dispose(self) -> None:
         self._executor.shutdown(wait=True)
         self.engine.dispose()
+
+
+class GroupCommit(Generic[T, R]):
+    """Group commit: writes asked for while another is being committed go together, in one
+    transaction, as soon as it is done. A quiet process commits each write at once; a busy one
+    commits once for many, instead of paying a transaction for each. Each caller gets its own
+    result only once its write is committed, as if it had had a transaction of its own.
+
+    If the transaction fails, each of its writes is tried alone, so one bad write fails only its
+    own caller."""
+
+    def __init__(self, database: Database, write: Callable[[Session, T], R]) -> None:
+        self.database = database
+        self.write = write
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._queue.append((item, future))
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    results = await self.database.run(self._together, [item for item, _ in batch])
+                except Exception:
+                    for item, future in batch:
+                        try:
+                            result = await self.database.run(self._alone, item)
+                        except Exception as error:
+                            _settle(future, error=error)
+                        else:
+                            _settle(future, result)
+                else:
+                    for (_, future), result in zip(batch, results, strict=True):
+                        _settle(future, result)
+                batch = []
+        finally:
+            self._flusher = None
+            for _, future in batch + self._queue:  # cancelled while writing (the process stops)
+                future.cancel()
+            self._queue = []
+
+    def _together(self, items: list[T]) -> list[R]:
+        with self.database.transaction() as session:
+            return [self.write(session, item) for item in items]
+
+    def _alone(self, item: T) -> R:
+        with self.database.transaction() as session:
+            return self.write(session, item)
+
+
+def _settle(future: asyncio.Future[R], result: R | None = None, error: BaseException | None = None) -> None:
+    if future.done():  # its caller stopped waiting
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
 
 
 def make_engine(url: str) -> Engine:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -20,8 +20,9 @@ from storage.topics import Thread, thread_for_patient
 LEASE = timedelta(seconds=60)  # a claimed message not reported on by then is claimed again
 SCAN = 500  # rows looked at per claim
 
-# A row's way out: pending -> claimed (picked for the sender's round, not yet asked of Telegram)
-# -> sending (its request has started) -> sent | pending again (a retry) | failed | blocked ...
+# A row's way out: pending -> claimed (a broadcast's, picked for the sender's round, not yet asked
+# of Telegram) -> sending (its request has started; any other message is `sending` from its claim)
+# -> sent | pending again (a retry) | failed | blocked ...
 # Only a `sending` row can have reached Telegram unrecorded when the process dies: a `claimed` one
 # goes back to the queue after a crash as if nothing happened (no duplicate, nothing in doubt).
 WAITING = ("pending", "claimed", "sending")  # not yet sent, and not given up on
@@ -206,10 +207,15 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(cancelled)).values(status="cancelled"))
     if not chosen:
         return []
+    # A broadcast's message is `claimed` until its request starts (the sender marks it `sending`
+    # then): after a crash, only one whose request had started is in doubt, and it is not sent
+    # twice. Any other message is sent again after a crash, whether its request had started or
+    # not, so it goes to `sending` at once, and its send costs no transaction of its own.
+    status = case((col(OutboxMessage.priority) >= int(Priority.BROADCAST), "claimed"), else_="sending")
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id).in_(list(chosen)))
-        .values(status="claimed", not_before=now + LEASE)
+        .values(status=status, not_before=now + LEASE)
     )
     details = session.execute(
         select_columns(
@@ -329,18 +335,26 @@ def unsent_now(session: Session, now: datetime) -> int:
     return int(session.exec(count).one())
 
 
+# Built once: this runs for most taps (the question's buttons go once it is answered).
+_LATEST_OF_GROUP = (
+    select_columns(col(OutboxMessage.id), col(OutboxMessage.status), col(OutboxMessage.patient_id))
+    .where(col(OutboxMessage.cue_group) == bindparam("group"))
+    .order_by(col(OutboxMessage.id).desc())
+    .limit(1)
+)
+
+
 def withdraw_latest(session: Session, chat_id: int, group: str, now: datetime) -> None:
     """The latest message of `group` is no longer the question: not sent yet, it never will be;
     sent, its buttons go (an edit of its markup)."""
-    latest = session.exec(
-        select(OutboxMessage).where(col(OutboxMessage.cue_group) == group).order_by(col(OutboxMessage.id).desc())
-    ).first()
+    latest = session.execute(_LATEST_OF_GROUP, {"group": group}).first()
     if latest is None:
         return
-    if latest.status == "pending":
-        mark_cancelled(session, latest.id or 0)
-    elif latest.status in ("claimed", "sending", "sent"):
-        enqueue(session, chat_id, EditButtons(message_ref=latest.id), now, patient_id=latest.patient_id)
+    latest_id, status, patient_id = latest
+    if status == "pending":
+        mark_cancelled(session, latest_id)
+    elif status in ("claimed", "sending", "sent"):
+        enqueue(session, chat_id, EditButtons(message_ref=latest_id), now, patient_id=patient_id)
 
 
 def next_due(session: Session) -> datetime | None:

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from clock import ManualClock
+from coach.effects import TYPING_FROM
 from content.render import visible_length
 from sandbox.botapi import FakeTelegram, FakeUser
 from storage.database import Database
@@ -90,7 +91,9 @@ async def test_a_patient_walks_from_start_through_consent_and_all_of_lesson_one(
     assert all(visible_length(str(call.params["text"])) <= 4096 for call in sends)
     assert all(call.ok for call in sends), "Telegram accepted every message (escaped HTML)"
     typing = telegram.calls_of("sendChatAction")
-    assert len(typing) == len([c for c in sends if c.chat_id == 4242]), "a typing indicator before each message"
+    to_patient = [c for c in sends if c.chat_id == 4242]
+    long_ones = [c for c in to_patient if visible_length(str(c.params["text"])) >= TYPING_FROM]
+    assert long_ones and len(typing) == len(long_ones), "a typing indicator before each long message, and only those"
     assert all(call.params["action"] == "typing" for call in typing)
     assert telegram.callback_count > 20
     assert telegram.unanswered_callbacks() == [], "every tap was answered"

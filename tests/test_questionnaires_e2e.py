@@ -401,4 +401,5 @@ async def test_a_check_in_waits_out_the_quiet_hours_and_is_reminded_once_if_left
         assert reminder.labels == ["Start my check-in"]
         assert await sweep() == 0, "reminded once"
         await tap(user, telegram, "Start my check-in")
-        assert "1 of 9" in last(user).text
+        # The lesson's nudge, due at the same time, may reach the chat just before or just after.
+        assert any("1 of 9" in m.text for m in user.messages[-2:]), "the check-in starts"
