@@ -21,6 +21,8 @@ COPY storage/ storage/
 COPY clock/ clock/
 COPY sandbox/ sandbox/
 COPY research/ research/
+# simplemma's dictionaries as tries, built here once (content check), read by every process after.
+ENV XDG_CACHE_HOME=/var/cache/paincoach
 RUN pip install -c constraints.txt . \
     && paincoach content check \
     && useradd --system --uid 10001 --home-dir /app coach

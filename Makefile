@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints.txt
+	$(BIN)/python -c 'from content.risk_language import warm; warm()'  # simplemma's tries, into the user's cache
 	rm -f $(VENV)/.installed-*
 	touch $@
 

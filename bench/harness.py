@@ -118,6 +118,7 @@ def environment(
     )
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **{key: os.environ[key] for key in ("HOME", "XDG_CACHE_HOME") if key in os.environ},  # the lemma tries
         "PYTHONPATH": str(ROOT),
         "BENCH_API": api,
         "BENCH_TOKEN": token,

@@ -12,7 +12,7 @@ from content import risk_language, telegram_html
 from content.buttons import MAX_CALLBACK_BYTES, WIDEST_PROMPT, encode, fits
 from content.calendar import MONTHS, WEEKDAYS
 from content.loader import ContentError, LoadedContent, LoadedLocale, Problem, SourceFile, load_sources
-from content.render import ENVIRONMENT, QUOTED_ANSWER, render, visible_length
+from content.render import ENVIRONMENT, QUOTED_ANSWER, is_template, render, visible_length
 from content.schema import (
     BreathingStep,
     ChoiceStep,
@@ -459,6 +459,8 @@ def _sample_flow_context(locale: LoadedLocale, saved: set[str]) -> dict[str, Any
 def _check_template(
     path: Path, line: int, text: str, allowed: frozenset[str], saved: set[str] | None = None
 ) -> Iterator[Problem]:
+    if not is_template(text):
+        return  # literal text: nothing to parse, no variables
     try:
         tree = ENVIRONMENT.parse(text)
     except TemplateSyntaxError as error:

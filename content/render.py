@@ -14,6 +14,7 @@ ENVIRONMENT = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, t
 QUOTED_ANSWER = 300  # longest answer quoted back in a message; longer ones end with "…"
 _TAG = re.compile(r"<[^>]+>")
 _BLANK_LINES = re.compile(r"\n{3,}")
+_TEMPLATE_SYNTAX = re.compile(r"\{[{%#]")  # where Jinja sees a variable, a statement or a comment
 
 
 @lru_cache(maxsize=4096)
@@ -21,9 +22,17 @@ def compiled(text: str) -> Template:
     return ENVIRONMENT.from_string(text)
 
 
+def is_template(text: str) -> bool:
+    """Whether Jinja would see anything but literal text in it (a variable, a statement, a comment)."""
+    return _TEMPLATE_SYNTAX.search(text) is not None
+
+
 def render(text: str, context: dict[str, Any]) -> str:
     """Render a content text; the result is Telegram HTML with every variable escaped."""
-    rendered = compiled(text).render(context)
+    # Most texts have no template syntax: such a text is its own rendering (Jinja leaves literal
+    # text as written), and compiling it (the content check does, for a thousand texts at every
+    # start-up) would only cost time.
+    rendered = compiled(text).render(context) if is_template(text) else text
     return _BLANK_LINES.sub("\n\n", rendered).strip()
 
 

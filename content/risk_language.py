@@ -29,6 +29,11 @@ from typing import TYPE_CHECKING, Literal
 import simplemma
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy
+from simplemma.strategies.dictionaries import DictionaryFactory
+from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamDictionaryFactory
+from simplemma.strategies.dictionaries.trie_dictionary_factory import TrieDictionaryFactory
+from simplemma.utils import normalize_token
 
 if TYPE_CHECKING:
     from content.schema import SafetyPhrases
@@ -222,17 +227,27 @@ def examples(phrase: Sequence_, limit: int = 64) -> list[list[str]]:
 # -- matching ------------------------------------------------------------------------------
 
 
-# simplemma's frugal dictionaries: read from the packed stream on demand, with an index of every
-# 32nd word, rather than unpacked into a dict. For English and Russian that is about 25 MB rather
-# than 160 MB, and a third less start-up CPU; a lookup decodes a few records, and the caches below
-# mean each distinct word is looked up once. The lemmas are the same (tests/test_safety_corpus.py).
-LOW_MEMORY = True
+def _dictionaries() -> DictionaryFactory:
+    """simplemma's dictionaries as MARISA tries, built once from its data and kept in the user's
+    cache folder (`XDG_CACHE_HOME`, ~10 MB for English and Russian), then mapped from disk: start-up
+    reads them in about 10 ms and they take a few MB, where unpacking them into dicts takes a second
+    of CPU and 160 MB. Without marisa-trie, the packed streams read on demand (a second of CPU at
+    start-up, 25 MB). The lemmas are the same either way (tests/test_safety_corpus.py)."""
+    try:
+        return TrieDictionaryFactory()
+    except ImportError:
+        return StreamDictionaryFactory()
+
+
+_DICTIONARIES = _dictionaries()
+_LEMMATIZER = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=_DICTIONARIES))
+_LOOKUP = DictionaryLookupStrategy(_DICTIONARIES)
 
 
 def language_known(language: str) -> bool:
     """Whether simplemma has lemmas for `language` (an ISO 639-1 code such as en, ru)."""
     try:
-        simplemma.lemmatize("a", lang=language, low_memory=LOW_MEMORY)
+        _LEMMATIZER.lemmatize("a", lang=language)
     except ValueError:
         return False
     return True
@@ -241,15 +256,16 @@ def language_known(language: str) -> bool:
 @lru_cache(maxsize=65536)
 def _lemma(word: str, language: str) -> str:
     try:
-        return str(simplemma.lemmatize(word, lang=language, low_memory=LOW_MEMORY))
+        return str(_LEMMATIZER.lemmatize(word, lang=language))
     except ValueError:
         return word
 
 
 @lru_cache(maxsize=65536)
 def _known(word: str, language: str) -> bool:
+    """Whether the word is in the language's dictionary, as written (simplemma.is_known)."""
     try:
-        return bool(simplemma.is_known(word, lang=language, low_memory=LOW_MEMORY))
+        return _LOOKUP.get_lemma(normalize_token(word), language) is not None
     except ValueError:
         return False
 
@@ -582,3 +598,9 @@ def reader_of(phrases: SafetyPhrases) -> Reader:
         _READERS.clear()
     _READERS[id(phrases)] = (phrases, compiled)
     return compiled
+
+
+def warm(languages: Sequence[str] = ("en", "ru")) -> None:
+    """Build the languages' dictionaries now (the tries, into the cache folder, the first time)."""
+    for language in languages:
+        language_known(language)

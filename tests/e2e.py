@@ -53,6 +53,7 @@ def process_env(telegram: FakeTelegram, database_url: str) -> dict[str, str]:
     test reads that database with (conftest), and a plain /start (open enrolment, no screening)."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **{key: os.environ[key] for key in ("HOME", "XDG_CACHE_HOME") if key in os.environ},  # the lemma tries
         "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         "TELEGRAM_BOT_TOKEN": telegram.token,
         "TELEGRAM_API_BASE_URL": telegram.base_url,
