@@ -130,6 +130,7 @@ async def _measure(
                 await asyncio.sleep(0.5)
                 if delivered() != last_count:
                     last_count, still = delivered(), time.monotonic()
+    too_many = sum(1 for call in telegram.calls if call.error_code == 429)
     times = sorted(at for chat in chats for at, _ in telegram.seen.get(chat, [])[:1])
     counts = [len(telegram.seen.get(chat, [])) for chat in chats]
     achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
@@ -141,6 +142,7 @@ async def _measure(
             "ratio": round(achieved / ceiling, 3),
             "lost": sum(1 for n in counts if n == 0),
             "duplicated": sum(n - 1 for n in counts if n > 1),
+            "answered_429": too_many,  # each one pauses all sending for its retry_after
         },
         "alert_during_broadcast_s": round(alert_at - answered, 3) if alert_at is not None else None,
     }

@@ -48,9 +48,13 @@ class RateLimiter:
     """
 
     def __init__(self, rate: float, burst: int | None = None, ticker: Ticker | None = None) -> None:
-        self.rate = rate
         self.ticker = ticker or SteadyTicker()
-        self.capacity = float(burst or max(1, int(rate / 4)))  # a quarter second's worth: few 429s
+        # Telegram counts sends over a second. A bucket lets through its burst plus a second's
+        # refill in any one second, and a 429 stops all sending for a second or more, so the
+        # burst (a fiftieth of a second's worth) comes out of the rate, with 2% to spare for
+        # requests that arrive a little bunched: at most 98% of `rate` in any second.
+        self.capacity = float(burst or max(1, int(rate / 50)))
+        self.rate = rate if burst else max(rate * 0.98 - self.capacity, rate * 0.9)
         self.tokens = self.capacity
         self.updated = self.ticker.monotonic()
         self.paused_until = 0.0

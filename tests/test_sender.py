@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import suppress
@@ -143,6 +144,21 @@ async def test_replies_and_alerts_never_wait_for_the_bulk_rate_but_use_it_up() -
     assert limiter.tokens < 0, "but it is counted, so bulk sending makes room for it"
     await limiter.acquire()  # a broadcast message waits until the replies' share is paid back
     assert sum(ticker.slept) >= 1.5, "the three tokens the replies owe, at two a second"
+
+
+async def test_bulk_sending_stays_under_the_ceiling_in_every_second_and_near_it_overall() -> None:
+    """Telegram counts sends over a second, and a 429 stops all sending: the bucket's burst must
+    not take a second's sends over the ceiling (a broadcast at 300/s once lost 40% to 429 pauses)."""
+    ticker = RecordingTicker()
+    for rate in (25.0, 300.0):
+        limiter = RateLimiter(rate=rate, ticker=ticker)
+        times: list[float] = []
+        for _ in range(int(rate * 5)):
+            await limiter.acquire()
+            times.append(ticker.monotonic())
+        busiest = max(bisect_right(times, t + 1.0 - 1e-9) - i for i, t in enumerate(times))
+        assert busiest <= rate * 0.98 + 1e-9, f"{busiest} sends in one second at {rate}/s"
+        assert (len(times) - 1) / (times[-1] - times[0]) >= rate * 0.93, "and the ceiling is used"
 
 
 class RecordingTicker(VirtualTicker):
