@@ -62,7 +62,7 @@ class Inbox:
 
         def attempt() -> T:
             with self.database.transaction() as session:
-                if update_id is not None and not inbox.take(session, update_id, self.clock.now()):
+                if update_id is not None and not inbox.take(session, update_id, self.clock.now):
                     return duplicate
                 return work(session)
 

@@ -5,7 +5,7 @@ until the transaction ends, so two workers never handle one chat at the same tim
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,17 +79,19 @@ def unhandled(session: Session) -> list[Received]:
     return [Received(r.update_id, r.chat_id, r.payload or {}) for r in rows]
 
 
-def take(session: Session, update_id: int, now: datetime) -> bool:
+def take(session: Session, update_id: int, now: Callable[[], datetime]) -> bool:
     """Mark a stored update handled, in the transaction of its effects; False if it was handled
     already (its effects must not happen again). An update the inbox never stored (the terminal
-    chat, a scheduler event) is taken too. Its text is dropped: once handled, it is not needed."""
+    chat, a scheduler event) is taken too. Its text is dropped: once handled, it is not needed.
+    The time is read once its chat's lock is held, so a chat's updates are handled at times in
+    their order, whichever worker waited for the lock the longest."""
     chat_id = session.execute(_CHAT, {"update_id": update_id}).scalar()
     if chat_id is not None:
         _one_worker_per_chat(session, chat_id)
         earlier = list(session.execute(_EARLIER, {"chat_id": chat_id, "update_id": update_id}).scalars())
         if earlier:
             raise NotYourTurn(chat_id, earlier)
-    changed = session.execute(_MARK_HANDLED_DROPPING_TEXT, {"id": update_id, "handled_at": now, "failed": False})
+    changed = session.execute(_MARK_HANDLED_DROPPING_TEXT, {"id": update_id, "handled_at": now(), "failed": False})
     if int(changed.rowcount) == 1:  # type: ignore[attr-defined]
         return True
     return session.execute(_KNOWN, {"update_id": update_id}).scalar() is None
