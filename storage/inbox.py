@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session, col
 
 from storage.models import InboundUpdate
@@ -34,6 +34,13 @@ _EARLIER = (
         _table.c.handled_at.is_(None),
     )
     .order_by(_table.c.update_id)
+)
+_STORE = insert(_table).values(
+    update_id=bindparam("update_id"),
+    chat_id=bindparam("chat_id"),
+    payload=bindparam("payload"),
+    received_at=bindparam("received_at"),
+    failed=False,
 )
 _CHAT_LOCK = select(func.pg_advisory_xact_lock(bindparam("chat_id")))
 
@@ -65,10 +72,12 @@ def store(session: Session, updates: Sequence[Received], now: datetime) -> list[
         if item.update_id in known:
             continue
         known.add(item.update_id)
-        session.add(
-            InboundUpdate(update_id=item.update_id, chat_id=item.chat_id, payload=item.payload, received_at=now)
-        )
         fresh.append(item)
+    if fresh:  # one statement for them all, not the ORM's unit of work
+        rows = [
+            {"update_id": u.update_id, "chat_id": u.chat_id, "payload": u.payload, "received_at": now} for u in fresh
+        ]
+        session.execute(_STORE, rows)
     return fresh
 
 
