@@ -109,11 +109,10 @@ class GuideDesk:
             session, self.staff_chat_id, Message(text, buttons, where=where, card=card), self.clock.now(),
             priority=priority, patient_id=patient.id if patient else None,
         )  # fmt: skip
-        return outbox.row_id(session, rows[-1])
+        return rows[-1]
 
     def _to_patient(self, session: Session, patient: Patient, payload: Message | Copy) -> list[int]:
-        rows = outbox.enqueue(session, patient.chat_id, payload, self.clock.now(), patient_id=patient.id)
-        return [outbox.row_id(session, row) for row in rows]
+        return outbox.enqueue(session, patient.chat_id, payload, self.clock.now(), patient_id=patient.id)
 
     def _patient_day(self, patient: Patient, moment: datetime) -> str:
         """When, in the patient's own time zone and words: "today at 17:00"."""
@@ -137,7 +136,7 @@ class GuideDesk:
         rows = outbox.enqueue(
             session, self.staff_chat_id, CreateTopic(name), now, priority=Priority.URGENT, patient_id=patient.id
         )
-        topics.save_topic(session, patient.id, self.staff_chat_id, outbox.row_id(session, rows[0]), name, now)
+        topics.save_topic(session, patient.id, self.staff_chat_id, rows[0], name, now)
         self.to_staff(session, self.card(session, patient), patient=patient, priority=Priority.URGENT, card=True)
 
     def _mark_topic(self, session: Session, patient: Patient) -> None:
@@ -234,7 +233,7 @@ class GuideDesk:
             rows = outbox.enqueue(session, self.staff_chat_id, copy, now, patient_id=patient.id)
             topics.record_relay(
                 session, patient_id=patient.id, direction=TO_GUIDES, source_chat_id=patient.chat_id,
-                source_message_id=message_id, copy_row=outbox.row_id(session, rows[0]), now=now, ticket_id=ticket.id,
+                source_message_id=message_id, copy_row=rows[0], now=now, ticket_id=ticket.id,
             )  # fmt: skip
         answer_by = self._patient_day(patient, self.answer_by(ticket.waiting_since or now))
         sent = self.ui("guide_sent", answer_by=answer_by, count=len(message_ids))

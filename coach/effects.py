@@ -88,7 +88,7 @@ class Effects:
                     group=f"{patient.id}:{group}" if group else None, not_before=action.at,
                 )  # fmt: skip
                 if action.ref is not None:
-                    named[action.ref] = outbox.row_id(session, rows[-1])
+                    named[action.ref] = rows[-1]
             elif isinstance(action, Edit):
                 edit = EditPayload(action.text, buttons(action), action.per_row, message_id=action.message_id)
                 outbox.enqueue(session, patient.chat_id, edit, now, patient_id=patient.id)

@@ -38,6 +38,45 @@ class Priority(IntEnum):
     BROADCAST = 30
 
 
+# Built once, as Core statements on the table: these run for every message, and building a
+# statement (or the ORM's unit of work) costs more than SQLite takes to run it.
+_outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+_ENQUEUE = insert(_outbox).values(
+    patient_id=bindparam("patient_id"),
+    chat_id=bindparam("chat_id"),
+    kind=bindparam("kind"),
+    payload=bindparam("payload"),
+    priority=bindparam("priority"),
+    status="pending",
+    attempts=0,
+    not_before=bindparam("not_before"),
+    created_at=bindparam("created_at"),
+    cue_group=bindparam("cue_group"),
+)
+_BY_ID = _outbox.c.id == bindparam("message_id")
+_MARK_SENDING = update(_outbox).where(_BY_ID).values(status="sending")
+_MARK_SENT = (
+    update(_outbox)
+    .where(_BY_ID)
+    .values(status="sent", sent_at=bindparam("now"), telegram_message_id=bindparam("telegram_id"), error=None)
+)
+_RETRY = update(_outbox).where(_BY_ID).values(status="pending", not_before=bindparam("at"), error=bindparam("error"))
+_RETRY_COUNTED = _RETRY.values(attempts=_outbox.c.attempts + 1)
+_MARK_FAILED = (
+    update(_outbox).where(_BY_ID).values(status="failed", error=bindparam("error"), attempts=_outbox.c.attempts + 1)
+)
+_MARK_CANCELLED = update(_outbox).where(_BY_ID).values(status="cancelled")
+_CLAIM = (
+    update(_outbox)
+    .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=case((_outbox.c.priority >= int(Priority.BROADCAST), "claimed"), else_="sending"),
+        not_before=bindparam("leased_until"),
+    )
+)
+_PAYLOADS = select_columns(_outbox.c.id, _outbox.c.payload).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A row claimed for sending, with its payload ready for the transport (references filled in)."""
@@ -77,29 +116,28 @@ def enqueue(
     patient_id: int | None = None,
     group: str | None = None,
     not_before: datetime | None = None,
-) -> list[OutboxMessage]:
+) -> list[int]:
     """Queue something for Telegram, to go as soon as its turn comes, or not before `not_before`.
 
     The one way every part of the coach queues a message, in the transaction of the change it
     reports. A text longer than Telegram allows becomes several messages, in order, with the
     buttons on the last; an edit keeps the first part (a message holds 4096 characters). Returns
-    the rows, not yet flushed (`row_id` gives a row's id).
+    the rows' ids, in order.
     """
-    rows = [
-        OutboxMessage(
-            cue_group=group,
-            patient_id=patient_id,
-            chat_id=chat_id,
-            kind=part.kind,
-            payload=to_json(part),
-            priority=int(priority),
-            not_before=not_before or now,
-            created_at=now,
-        )
-        for part in _parts(payload)
-    ]
-    session.add_all(rows)
-    return rows
+    ids: list[int] = []
+    for part in _parts(payload):
+        values = {
+            "patient_id": patient_id,
+            "chat_id": chat_id,
+            "kind": part.kind,
+            "payload": to_json(part),
+            "priority": int(priority),
+            "not_before": not_before or now,
+            "created_at": now,
+            "cue_group": group,
+        }
+        ids.append(int(session.execute(_ENQUEUE, values).inserted_primary_key[0]))  # type: ignore[attr-defined]
+    return ids
 
 
 def enqueue_all(session: Session, messages: Sequence[Queued], now: datetime) -> int:
@@ -137,14 +175,6 @@ def _parts(payload: Payload) -> list[Payload]:
     return [payload]
 
 
-def row_id(session: Session, row: OutboxMessage) -> int:
-    """The id of a row just queued (flushing what is queued so far)."""
-    if row.id is None:
-        session.flush()
-    assert row.id is not None
-    return row.id
-
-
 def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     """Claim the first waiting message of each chat whose turn has come.
 
@@ -160,7 +190,11 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
             col(OutboxMessage.chat_id),
             col(OutboxMessage.not_before),
             col(OutboxMessage.status),
-            col(OutboxMessage.payload),
+            col(OutboxMessage.patient_id),
+            col(OutboxMessage.kind),
+            col(OutboxMessage.attempts),
+            col(OutboxMessage.created_at),
+            col(OutboxMessage.priority),
         )
         .where(
             col(OutboxMessage.status).in_(WAITING),
@@ -179,9 +213,25 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     seen: set[int] = set()
     chosen: dict[int, dict[str, Any]] = {}
     cancelled: list[int] = []
-    for queued_id, chat_id, not_before, _status, stored in rows:
+    payloads: dict[int, dict[str, Any]] = {}  # opened only for rows looked at, not the whole scan
+
+    def payload_of(position: int) -> dict[str, Any]:
+        queued_id = rows[position][0]
+        if queued_id not in payloads:  # this row and the first row of every chat after it, at once
+            ahead: dict[int, int] = {}
+            for later_id, later_chat, *_ in rows[position:]:
+                if later_chat not in seen and later_chat not in ahead:
+                    ahead[later_chat] = later_id
+                    if len(ahead) >= limit + 16:
+                        break
+            wanted = {queued_id, *ahead.values()}
+            payloads.update((row_id, payload) for row_id, payload in session.execute(_PAYLOADS, {"ids": list(wanted)}))
+        return payloads[queued_id]
+
+    for position, (queued_id, chat_id, not_before, *_) in enumerate(rows):
         if chat_id in seen:
             continue
+        stored = payload_of(position)
         thread = _topic_thread(session, stored)
         if thread == "wait":
             continue  # its patient's topic is being created: that row goes first, and nothing else waits
@@ -211,27 +261,11 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     # then): after a crash, only one whose request had started is in doubt, and it is not sent
     # twice. Any other message is sent again after a crash, whether its request had started or
     # not, so it goes to `sending` at once, and its send costs no transaction of its own.
-    status = case((col(OutboxMessage.priority) >= int(Priority.BROADCAST), "claimed"), else_="sending")
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(list(chosen)))
-        .values(status=status, not_before=now + LEASE)
-    )
-    details = session.execute(
-        select_columns(
-            col(OutboxMessage.id),
-            col(OutboxMessage.chat_id),
-            col(OutboxMessage.patient_id),
-            col(OutboxMessage.kind),
-            col(OutboxMessage.attempts),
-            col(OutboxMessage.created_at),
-            col(OutboxMessage.priority),
-        ).where(col(OutboxMessage.id).in_(list(chosen)))
-    ).all()
-    by_id = {d[0]: d for d in details}
+    session.execute(_CLAIM, {"ids": list(chosen), "leased_until": now + LEASE})
+    by_id = {row[0]: row for row in rows}
     claimed: list[Claimed] = []
     for queued_id, payload in chosen.items():
-        _, chat_id, patient_id, kind, attempts, created_at, priority = by_id[queued_id]
+        _, chat_id, _, _, patient_id, kind, attempts, created_at, priority = by_id[queued_id]
         try:
             typed = payload_from(kind, payload)
         except UnknownPayload as error:
@@ -249,22 +283,16 @@ def _topic_thread(session: Session, payload: dict[str, Any]) -> Thread:
 
 def mark_sending(session: Session, message_id: int) -> None:
     """Its request is about to start: from now on, a crash leaves it in doubt (recover_in_flight)."""
-    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(status="sending"))
+    session.execute(_MARK_SENDING, {"message_id": message_id})
 
 
 def mark_sent(session: Session, message_id: int, telegram_message_id: int | None, now: datetime) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status="sent", sent_at=now, telegram_message_id=telegram_message_id, error=None)
-    )
+    session.execute(_MARK_SENT, {"message_id": message_id, "telegram_id": telegram_message_id, "now": now})
 
 
 def retry_at(session: Session, message_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
-    values: dict[str, Any] = {"status": "pending", "not_before": at, "error": error[:200]}
-    if count_attempt:
-        values["attempts"] = OutboxMessage.attempts + 1
-    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
+    statement = _RETRY_COUNTED if count_attempt else _RETRY
+    session.execute(statement, {"message_id": message_id, "at": at, "error": error[:200]})
 
 
 def forget_done(session: Session, message_ids: Sequence[int]) -> int:
@@ -282,15 +310,11 @@ def forget_done(session: Session, message_ids: Sequence[int]) -> int:
 
 
 def mark_failed(session: Session, message_id: int, error: str) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status="failed", error=error[:200], attempts=OutboxMessage.attempts + 1)
-    )
+    session.execute(_MARK_FAILED, {"message_id": message_id, "error": error[:200]})
 
 
 def mark_cancelled(session: Session, message_id: int) -> None:
-    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(status="cancelled"))
+    session.execute(_MARK_CANCELLED, {"message_id": message_id})
 
 
 def mark_unreachable(session: Session, chat_id: int, now: datetime) -> int:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage import outbox, topics
+from storage.models import OutboxMessage
 from storage.outbox import Priority
 from storage.patients import Defaults, Person, find_or_enrol
 from storage.payloads import CreateTopic, Message, Where
@@ -22,21 +23,19 @@ def test_a_topic_row_waits_for_its_topic_and_then_gets_its_thread(tmp_path: Path
             patient = find_or_enrol(session, Person(1, 1), Defaults("en", "UTC", "other", frozenset({"en"})), NOW)
             assert patient.id is not None
             [made] = outbox.enqueue(session, STAFF, CreateTopic("P-0001 🔴"), NOW, priority=Priority.URGENT)
-            session.flush()
-            assert made.id is not None
-            topics.save_topic(session, patient.id, STAFF, made.id, "P-0001 🔴", NOW)
+            topics.save_topic(session, patient.id, STAFF, made, "P-0001 🔴", NOW)
             [for_topic] = outbox.enqueue(session, STAFF, Message("card", where=Where(topic_of=patient.id)), NOW)
-            session.flush()
             creating = outbox.claim_due(session, NOW, limit=10)
             assert [c.kind for c in creating] == ["topic"], "the topic first; its card waits"
 
             [elsewhere] = outbox.enqueue(session, STAFF, Message("queue"), NOW)
-            outbox.mark_sent(session, made.id, 501, NOW)
+            outbox.mark_sent(session, made, 501, NOW)
             session.expire_all()
             claimed = outbox.claim_due(session, NOW, limit=10)
-            assert [(c.id, c.payload.where.thread_id) for c in claimed] == [(for_topic.id, 501)]
+            assert [(c.id, c.payload.where.thread_id) for c in claimed] == [(for_topic, 501)]
             assert topics.patient_for_thread(session, STAFF, 501) == patient.id
-            assert elsewhere.status == "pending", "one message at a time per chat, as before"
+            waiting = session.get(OutboxMessage, elsewhere)
+            assert waiting is not None and waiting.status == "pending", "one message at a time per chat, as before"
     finally:
         database.dispose()
 
@@ -48,10 +47,8 @@ def test_a_topic_that_could_not_be_made_sends_to_the_main_thread(tmp_path: Path)
             patient = find_or_enrol(session, Person(2, 2), Defaults("en", "UTC", "other", frozenset({"en"})), NOW)
             assert patient.id is not None
             [made] = outbox.enqueue(session, STAFF, CreateTopic("P-0001"), NOW)
-            session.flush()
-            assert made.id is not None
-            topics.save_topic(session, patient.id, STAFF, made.id, "P-0001", NOW)
-            outbox.mark_failed(session, made.id, "Bad Request: not enough rights to create a topic")
+            topics.save_topic(session, patient.id, STAFF, made, "P-0001", NOW)
+            outbox.mark_failed(session, made, "Bad Request: not enough rights to create a topic")
             outbox.enqueue(session, STAFF, Message("x", where=Where(topic_of=patient.id)), NOW)
             session.expire_all()
             [claimed] = outbox.claim_due(session, NOW, limit=10)
