@@ -20,6 +20,7 @@ from dialogs.actions import EraseMyData, ExportMyData
 from dialogs.due import is_quiet, needs_new_plan, plan, quiet_ends
 from dialogs.engine import handle
 from dialogs.events import Command, Due, Edited, Event, Press
+from dialogs.state import PatientState
 from storage import due as due_events
 from storage import outbox
 from storage.alerts import audit
@@ -70,19 +71,18 @@ class Coach:
             patient = self.admit(session, person, event)
             if patient is None:
                 return Reply()
-            patient.last_seen_at = self.clock.now()
-            self._audit_forgery(session, patient, event)
-            toast = self.run(session, patient, event)  # a forgery too: the engine answers it kindly
+            loaded = load_state(session, patient)  # once: the forgery check reads it too
+            self._audit_forgery(session, patient, event, loaded[0].prompt)
+            toast = self.run(session, patient, event, seen=True, loaded=loaded)  # a forgery too: answered kindly
             return Reply(toast=toast, code=patient.code)
 
         return self.inbox.once(update_id, work, Reply(duplicate=True))
 
-    def _audit_forgery(self, session: Session, patient: Patient, event: Event) -> None:
+    def _audit_forgery(self, session: Session, patient: Patient, event: Event, prompt: int) -> None:
         """A staff button's data, another patient's prompt, a staff command: audited (coach/forgery.py)."""
         if not isinstance(event, Press | Command):
             return
-        prompt = load_state(session, patient)[0].prompt if isinstance(event, Press) else 0
-        if (refused := forged(event, prompt)) is not None:
+        if (refused := forged(event, prompt if isinstance(event, Press) else 0)) is not None:
             action, detail = refused
             audit(session, self.clock.now(), "patient", action, patient.id, **detail)
             log.warning("refused from %s: %s (%s)", patient.code, action, ", ".join(detail.values()))
@@ -96,10 +96,9 @@ class Coach:
             patient = find(session, person)
             if patient is None:  # an edit from someone who never joined
                 return Reply()
-            patient.last_seen_at = self.clock.now()
             if self.effects.desk is not None and written:
                 self.effects.desk.mirror_patient_edit(session, patient, message_id, html, is_caption)
-            self.run(session, patient, Edited(written))
+            self.run(session, patient, Edited(written), seen=True)
             return Reply(code=patient.code)
 
         return self.inbox.once(update_id, work, Reply(duplicate=True))
@@ -180,13 +179,23 @@ class Coach:
 
     # -- one event ------------------------------------------------------------------------
 
-    def run(self, session: Session, patient: Patient, event: Event, *, scheduled: bool = False) -> str | None:
+    def run(
+        self,
+        session: Session,
+        patient: Patient,
+        event: Event,
+        *,
+        scheduled: bool = False,
+        seen: bool = False,
+        loaded: tuple[PatientState, int] | None = None,
+    ) -> str | None:
         """One event through the engine: new state saved, what is due re-planned, actions applied;
-        returns the answer to a tap."""
+        returns the answer to a tap. `seen`: the event is the patient's own (they were last seen
+        now); `loaded`: their state and its version, if just read."""
         now = self.clock.now()
-        state, version = load_state(session, patient)
+        state, version = loaded or load_state(session, patient)
         outcome = handle(state, event, now, self.content)
-        save_state(session, patient, outcome.state, version, now)
+        save_state(session, patient, outcome.state, version, now, seen_at=now if seen else None)
         assert patient.id is not None
         if isinstance(event, Due) or needs_new_plan(state, outcome.state):
             due_events.sync(session, patient.id, plan(outcome.state, self.content, now), now)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Row, bindparam, update
+from sqlalchemy import select as select_columns
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from dialogs.state import PatientState, Status
@@ -13,6 +16,7 @@ from storage.models import DialogState, Patient
 
 # Built once: these run for every event, and building a statement costs more than running it.
 _BY_TELEGRAM_USER = select(Patient).where(Patient.telegram_user_id == bindparam("user_id"))
+_SAVED_WITH_STATE = ("status", "country", "consented_at", "locale", "timezone", "eligibility", "last_seen_at")
 _dialog = DialogState.__table__  # type: ignore[attr-defined]
 _SAVE_STATE = (
     update(_dialog)
@@ -24,6 +28,16 @@ _SAVE_STATE = (
         version=bindparam("seen") + 1,
         updated_at=bindparam("now"),
     )
+)
+
+_LOAD_STATE = select_columns(_dialog.c.flow, _dialog.c.step, _dialog.c.data, _dialog.c.version).where(
+    _dialog.c.patient_id == bindparam("id")
+)
+_patient = Patient.__table__  # type: ignore[attr-defined]
+_SAVE_PATIENT = (
+    update(_patient)
+    .where(_patient.c.id == bindparam("patient_id"))
+    .values(**{name: bindparam(name) for name in _SAVED_WITH_STATE})
 )
 
 
@@ -106,13 +120,13 @@ def enrol(session: Session, person: Person, defaults: Defaults, now: datetime, j
 
 
 def load_state(session: Session, patient: Patient) -> tuple[PatientState, int]:
-    row = session.get(DialogState, patient.id)
+    row = session.execute(_LOAD_STATE, {"id": patient.id}).first()
     if row is None:
         raise LookupError(f"patient {patient.code} has no dialog state")
     return state_of(patient, row), row.version
 
 
-def state_of(patient: Patient, row: DialogState) -> PatientState:
+def state_of(patient: Patient, row: DialogState | Row[Any]) -> PatientState:
     """The engine's view of a patient, from their row and their dialog state row."""
     return PatientState(
         code=patient.code or "",
@@ -131,19 +145,33 @@ def state_of(patient: Patient, row: DialogState) -> PatientState:
     )
 
 
-def save_state(session: Session, patient: Patient, state: PatientState, version: int, now: datetime) -> None:
-    """Save the new state if nobody saved another since `version` was read."""
+def save_state(
+    session: Session,
+    patient: Patient,
+    state: PatientState,
+    version: int,
+    now: datetime,
+    *,
+    seen_at: datetime | None = None,
+) -> None:
+    """Save the new state if nobody saved another since `version` was read, and what of it the
+    patient's row holds; `seen_at`: when they last wrote or tapped, if this event is theirs."""
     values = {"flow": state.flow, "step": state.step, "data": state.dialog_data(), "now": now}
     changed = session.execute(_SAVE_STATE, {"id": patient.id, "seen": version, **values})
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise StateConflict(patient.code)
-    patient.status = state.status.value
-    patient.country = state.country
-    patient.consented_at = state.consented_at
-    patient.locale = state.locale
-    patient.timezone = state.timezone
-    patient.eligibility = state.eligibility  # site, programme and arm are the coach's to set
-    session.add(patient)
+    columns = {
+        "status": state.status.value,
+        "country": state.country,
+        "consented_at": state.consented_at,
+        "locale": state.locale,
+        "timezone": state.timezone,
+        "eligibility": state.eligibility,  # site, programme and arm are the coach's to set
+        "last_seen_at": seen_at or patient.last_seen_at,
+    }
+    session.execute(_SAVE_PATIENT, {"patient_id": patient.id, **columns})
+    for name, value in columns.items():  # the loaded patient as saved, with nothing left to flush
+        set_committed_value(patient, name, value)
 
 
 def patient_by_code(session: Session, code: str) -> Patient | None:
