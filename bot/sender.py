@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 
 GIVE_UP_AFTER = timedelta(hours=24)  # transient failures are retried for this long
 MAX_BACKOFF = 300.0
+# A chat's messages claimed at once, and sent one after another in a round: a lesson step's few
+# messages (the content check allows three in a row without a tap), and the edit that takes the
+# last question's buttons away, arrive without waiting a round each.
+CHAIN = 4
+BULK_AHEAD = 0.25  # seconds of the bulk rate a round may claim (so a round waits at most that for it)
 
 # Called, inside the transaction that records the delivery, when a message's forum topic was
 # deleted: make the topic again and put the message back in the queue.
@@ -74,6 +79,20 @@ class RateLimiter:
     def _refill(self, now: float) -> None:
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+
+    def allowance(self, seconds: float) -> int:
+        """How many bulk sends can start within `seconds` from now (none while paused or in debt)."""
+        now = self.ticker.monotonic()
+        if now < self.paused_until:
+            return 0
+        self._refill(now)
+        return max(0, int(self.tokens + self.rate * seconds))
+
+    def until_allowed(self, seconds: float) -> float:
+        """Seconds until `allowance(seconds)` is at least one."""
+        now = self.ticker.monotonic()
+        self._refill(now)
+        return max(self.paused_until - now, (1 - self.tokens) / self.rate - seconds, 0.0)
 
     async def acquire(self) -> None:
         while True:
@@ -141,46 +160,69 @@ class Sender:
                 sent = 0
             if sent:
                 continue  # there may be more right behind
+            # Bulk messages left waiting for the rate are looked at again as soon as it allows.
+            wait = self.poll_interval
+            if self.limiter.allowance(BULK_AHEAD) == 0:
+                wait = min(wait, max(self.limiter.until_allowed(BULK_AHEAD), 0.01))
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
     async def send_due(self) -> int:
-        """Send one round: the first due message of every chat. Returns how many were tried."""
+        """Send one round: the first due messages of every chat. Returns how many were tried."""
         async with self._round:
             return await self._send_round()
 
     async def _send_round(self) -> int:
-        claimed = await self.database.run(self._claim)
+        # Only as many bulk messages as the rate lets go soon: a round waits for all of its
+        # sends, and one waiting for the rate would hold up the replies claimed with it.
+        claimed = await self.database.run(self._claim, self.limiter.allowance(BULK_AHEAD))
         if not claimed:
             return 0
         gate = asyncio.Semaphore(self.concurrency)
+        chains: dict[int, list[Claimed]] = {}  # a chat's messages claimed together, in their order
+        for message in claimed:
+            chains.setdefault(message.chat_id, []).append(message)
 
-        async def one(message: Claimed) -> Delivery:
+        async def one(message: Claimed) -> tuple[Delivery, asyncio.Future[None]]:
+            if message.priority >= Priority.BROADCAST:
+                await self._pace(message.chat_id)
+            # A broadcast's message is recorded on each side of its request: a crash leaves in
+            # doubt only one marked `sending` and not yet recorded (at most one per chat, and
+            # `concurrency` in all), and that one is not sent twice (outbox.recover_in_flight).
+            # Other messages are `sending` from their claim, and sent again after a crash.
+            # The token is taken after the mark, so that requests leave at the rate it keeps.
+            if message.priority >= Priority.BROADCAST:
+                await self.database.run(self._mark_sending, message.id)
+            if message.priority >= Priority.SCHEDULED:  # reminders, releases, broadcasts: bulk
+                await self.limiter.acquire()
+            else:  # a reply to the patient, or a risk alert: counted, never kept waiting
+                await self.limiter.spend()
+            delivery = await self._deliver(message)
+            self._last_sent[message.chat_id] = self.ticker.monotonic()
+            metrics.DELIVERIES.labels(type(delivery).__name__).inc()
+            if isinstance(delivery, RetryAfter):
+                metrics.TOO_MANY.inc()
+                log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
+                self.limiter.pause(delivery.seconds)
+            return delivery, asyncio.ensure_future(self._records.submit((message, delivery)))
+
+        async def chain(messages: list[Claimed]) -> None:
+            """A chat's messages one after another, each recorded while the next is sent; after
+            one that did not go (a retry, a blocked chat), the rest go back to wait behind it."""
+            records: list[asyncio.Future[None]] = []
             async with gate:
-                if message.priority >= Priority.BROADCAST:
-                    await self._pace(message.chat_id)
-                # A broadcast's message is recorded on each side of its request: a crash leaves in
-                # doubt only one marked `sending` and not yet recorded (at most one per chat, and
-                # `concurrency` in all), and that one is not sent twice (outbox.recover_in_flight).
-                # Other messages are `sending` from their claim, and sent again after a crash.
-                # The token is taken after the mark, so that requests leave at the rate it keeps.
-                if message.priority >= Priority.BROADCAST:
-                    await self.database.run(self._mark_sending, message.id)
-                if message.priority >= Priority.SCHEDULED:  # reminders, releases, broadcasts: bulk
-                    await self.limiter.acquire()
-                else:  # a reply to the patient, or a risk alert: counted, never kept waiting
-                    await self.limiter.spend()
-                delivery = await self._deliver(message)
-                self._last_sent[message.chat_id] = self.ticker.monotonic()
-                metrics.DELIVERIES.labels(type(delivery).__name__).inc()
-                if isinstance(delivery, RetryAfter):
-                    metrics.TOO_MANY.inc()
-                    log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
-                    self.limiter.pause(delivery.seconds)
-                await self._records.submit((message, delivery))
-                return delivery
+                try:
+                    for position, message in enumerate(messages):
+                        delivery, record = await one(message)
+                        records.append(record)
+                        if not isinstance(delivery, Delivered):
+                            if rest := [m.id for m in messages[position + 1 :]]:
+                                await self.database.run(self._release, rest)
+                            break
+                finally:
+                    await asyncio.gather(*records)
 
-        await asyncio.gather(*(one(m) for m in claimed))
+        await asyncio.gather(*(chain(messages) for messages in chains.values()))
         if len(self._last_sent) > 50_000:
             horizon = self.ticker.monotonic() - self.chat_gap
             self._last_sent = {chat: at for chat, at in self._last_sent.items() if at > horizon}
@@ -198,12 +240,20 @@ class Sender:
         """Send until nothing is due (for the terminal chat and tests)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        while loop.time() < deadline and await self.send_due():
-            pass
+        while loop.time() < deadline:
+            if not await self.send_due():
+                wait = self.limiter.until_allowed(BULK_AHEAD)
+                if wait <= 0:
+                    return  # nothing was due
+                await self.ticker.sleep(wait)  # bulk messages may be waiting for the rate
 
-    def _claim(self) -> list[Claimed]:
+    def _claim(self, bulk: int) -> list[Claimed]:
         with self.database.transaction() as session:
-            return outbox.claim_due(session, self.clock.now(), limit=self.batch)
+            return outbox.claim_due(session, self.clock.now(), limit=self.batch, per_chat=CHAIN, bulk=bulk)
+
+    def _release(self, message_ids: list[int]) -> None:
+        with self.database.transaction() as session:
+            outbox.release(session, message_ids, self.clock.now())
 
     async def _deliver(self, message: Claimed) -> Delivery:
         try:

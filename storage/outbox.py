@@ -74,6 +74,11 @@ _CLAIM = (
         not_before=bindparam("leased_until"),
     )
 )
+_RELEASE = (
+    update(_outbox)
+    .where(_outbox.c.id.in_(bindparam("ids", expanding=True)), _outbox.c.status.in_(IN_FLIGHT))
+    .values(status="pending", not_before=bindparam("now"))
+)
 _PAYLOADS = select_columns(_outbox.c.id, _outbox.c.payload).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -175,12 +180,18 @@ def _parts(payload: Payload) -> list[Payload]:
     return [payload]
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
-    """Claim the first waiting message of each chat whose turn has come.
+def claim_due(session: Session, now: datetime, limit: int, per_chat: int = 1, bulk: int | None = None) -> list[Claimed]:
+    """Claim the first waiting messages of each chat whose turn has come, in the order to send them.
 
     A chat's first message is the one with the lowest (priority, id) still to be sent; while it
     is in flight or waiting to be retried, nothing else is sent to that chat, so messages
-    arrive in order. Messages timed for later wait for their time without holding anyone up.
+    arrive in order. Up to `per_chat` of a chat's messages are claimed together when they are
+    due, waiting for nothing, and not broadcasts (a lesson step's few messages, sent one after
+    another); a chain stops before a message that waits (for its time, its topic, or a message
+    it edits). At most `bulk` messages of priority SCHEDULED or lower (timed messages and
+    broadcasts, which go at the bulk rate) are claimed, if given; a chat whose next message is
+    one of those beyond it waits, in order. Messages timed for later wait for their time without
+    holding anyone up.
     A message for a patient's topic in the staff chat waits while that topic is being created,
     without holding up the rest of the staff chat.
     """
@@ -210,33 +221,46 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
         .order_by(col(OutboxMessage.priority), col(OutboxMessage.id))
         .limit(SCAN)
     ).all()
-    seen: set[int] = set()
+    closed: set[int] = set()  # chats with nothing more to claim this time
+    taken: dict[int, int] = {}  # chat -> how many of its messages are claimed so far
     chosen: dict[int, dict[str, Any]] = {}
     cancelled: list[int] = []
     payloads: dict[int, dict[str, Any]] = {}  # opened only for rows looked at, not the whole scan
 
     def payload_of(position: int) -> dict[str, Any]:
         queued_id = rows[position][0]
-        if queued_id not in payloads:  # this row and the first row of every chat after it, at once
+        if queued_id not in payloads:  # this row and the rows after it that may be looked at, at once
             ahead: dict[int, int] = {}
+            wanted = {queued_id}
             for later_id, later_chat, *_ in rows[position:]:
-                if later_chat not in seen and later_chat not in ahead:
-                    ahead[later_chat] = later_id
-                    if len(ahead) >= limit + 16:
-                        break
-            wanted = {queued_id, *ahead.values()}
+                if later_chat in closed or taken.get(later_chat, 0) + ahead.get(later_chat, 0) >= per_chat:
+                    continue
+                ahead[later_chat] = ahead.get(later_chat, 0) + 1
+                wanted.add(later_id)
+                if len(wanted) >= limit + 16:
+                    break
             payloads.update((row_id, payload) for row_id, payload in session.execute(_PAYLOADS, {"ids": list(wanted)}))
         return payloads[queued_id]
 
-    for position, (queued_id, chat_id, not_before, *_) in enumerate(rows):
-        if chat_id in seen:
+    bulk_left = len(rows) if bulk is None else bulk
+    for position, (queued_id, chat_id, not_before, status, *_, priority) in enumerate(rows):
+        if chat_id in closed:
+            continue
+        if priority >= Priority.SCHEDULED and bulk_left <= 0:
+            closed.add(chat_id)  # its turn comes when the rate allows
+            continue
+        chained = chat_id in taken  # after a message of its chat claimed just now
+        if chained and (not_before > now or status != "pending" or priority >= Priority.BROADCAST):
+            closed.add(chat_id)
             continue
         stored = payload_of(position)
         thread = _topic_thread(session, stored)
         if thread == "wait":
+            if chained:
+                closed.add(chat_id)
             continue  # its patient's topic is being created: that row goes first, and nothing else waits
-        seen.add(chat_id)
-        if not_before > now:  # in flight (leased), waiting for a retry, or timed for later
+        if not chained and not_before > now:  # in flight (leased), waiting for a retry, or timed for later
+            closed.add(chat_id)
             continue
         assert queued_id is not None
         payload = dict(stored)
@@ -244,13 +268,21 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
             named = session.get(OutboxMessage, payload["message_ref"])
             if named is None or named.status in ("failed", "blocked", "cancelled"):
                 cancelled.append(queued_id)
+                if not chained:
+                    closed.add(chat_id)
                 continue
             if named.telegram_message_id is None:
+                closed.add(chat_id)
                 continue  # not sent yet: it goes first
             payload["message_id"] = named.telegram_message_id
         if "topic_of" in payload:
             payload["thread_id"] = thread
         chosen[queued_id] = payload
+        taken[chat_id] = taken.get(chat_id, 0) + 1
+        if priority >= Priority.SCHEDULED:
+            bulk_left -= 1
+        if priority >= Priority.BROADCAST or taken[chat_id] >= per_chat:
+            closed.add(chat_id)
         if len(chosen) >= limit:
             break
     if cancelled:
@@ -279,6 +311,12 @@ def _topic_thread(session: Session, payload: dict[str, Any]) -> Thread:
     """For a row meant for a patient's topic: the topic's thread ("wait" while it is created)."""
     patient_id = payload.get("topic_of")
     return None if patient_id is None else thread_for_patient(session, int(patient_id))
+
+
+def release(session: Session, message_ids: Sequence[int], now: datetime) -> None:
+    """Claimed messages not sent after all (one before them in their chat did not go): back in
+    the queue, as they were, behind it."""
+    session.execute(_RELEASE, {"ids": list(message_ids), "now": now})
 
 
 def mark_sending(session: Session, message_id: int) -> None:

@@ -50,6 +50,8 @@ def rows(url: str, model: type, *where: object) -> list:  # type: ignore[type-ar
     try:
         with database.transaction() as session:
             query = select(model).where(*where) if where else select(model)
+            # Without an ORDER BY, PostgreSQL returns rows in heap order, which an UPDATE changes.
+            query = query.order_by(*model.__table__.primary_key.columns)
             found = list(session.exec(query).all())
             for row in found:
                 session.expunge(row)

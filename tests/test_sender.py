@@ -69,6 +69,26 @@ async def test_messages_arrive_in_order_in_each_chat(database: Database) -> None
     assert set(statuses(database).values()) == {"sent"}
 
 
+async def test_a_chats_few_messages_go_in_one_round_and_wait_behind_one_that_failed(database: Database) -> None:
+    clock, telegram = ManualClock(), ScriptedTelegram()
+    queue(database, clock, 1, "a1", "a2", "a3")
+    queue(database, clock, 2, "b1", "b2")
+    sender = Sender(database, telegram, clock, rate=1000)
+    assert await sender.send_due() == 5, "a lesson step's messages need no round each"
+    assert telegram.delivered == {1: ["a1", "a2", "a3"], 2: ["b1", "b2"]}
+
+    queue(database, clock, 1, "c1", "c2", "c3")
+    telegram.script["c2"] = [Transient("502 Bad Gateway")]
+    await sender.send_due()
+    assert telegram.delivered[1][3:] == ["c1"], "nothing after a message that did not go"
+    assert statuses(database)["c3"] == "pending", "back in the queue, behind it"
+    await sender.drain()
+    assert telegram.delivered[1][3:] == ["c1"], "still behind its retry"
+    clock.advance(timedelta(seconds=5))
+    await sender.drain()
+    assert telegram.delivered[1][3:] == ["c1", "c2", "c3"]
+
+
 async def test_429_waits_retry_after_and_then_sends_in_order(database: Database) -> None:
     clock, telegram = ManualClock(), ScriptedTelegram()
     telegram.script["a1"] = [RetryAfter(0.2)]
@@ -183,6 +203,27 @@ async def test_a_round_of_replies_to_many_patients_is_not_held_to_the_bulk_rate(
     assert sorted(telegram.delivered) == [1, 2, 3, 4, 5]
 
 
+async def test_a_round_claims_only_the_bulk_messages_the_rate_lets_go_soon(database: Database) -> None:
+    """A round waits for all its sends: bulk messages beyond the rate would hold up the replies."""
+    clock, telegram, ticker = ManualClock(), ScriptedTelegram(), RecordingTicker()
+    with database.transaction() as session:
+        for chat in range(1, 11):
+            outbox.enqueue(session, chat, Message(f"reminder {chat}"), clock.now(), priority=Priority.SCHEDULED)
+        outbox.enqueue(session, 99, Message("reply"), clock.now())
+    sender = Sender(database, telegram, clock, rate=4.0, ticker=ticker)
+    allowed = sender.limiter.allowance(0.25)
+    assert 1 <= allowed < 10
+    assert await sender.send_due() == 1 + allowed
+    assert telegram.delivered[99] == ["reply"]
+    # The reply took one token of its own, beyond the bulk allowance.
+    waited_at_most = 0.25 + 1 / sender.limiter.rate
+    assert sum(ticker.slept) <= waited_at_most + 1e-9, "the round waited no longer than it may for the rate"
+    await sender.drain()
+    assert sorted(chat for chat, texts in telegram.delivered.items() if texts) == [*range(1, 11), 99]
+    assert all(status == "sent" for status in statuses(database).values()), "the rest followed at the rate"
+    assert ticker.now >= 9 / 4.0 * 0.9, "at no more than the rate"
+
+
 class HangingTelegram(ScriptedTelegram):
     """Delivers as ScriptedTelegram does, but never answers for `hang_on`: the process dies then."""
 
@@ -213,9 +254,12 @@ async def test_a_crash_mid_round_leaves_in_doubt_only_the_message_whose_request_
     round_ = asyncio.create_task(dying.send_due())
     await asyncio.wait_for(telegram.hanging.wait(), timeout=10)
     round_.cancel()  # the process dies: c1-1 was sent, c2-1 in flight, c3-1 .. c5-1 claimed and waiting
+    # (a conversation's c1-2 .. c5-2 too, each after its chat's first: c1-2 was sent)
     with suppress(asyncio.CancelledError):
         await round_
     assert statuses(database)["c1-1"] == "sent", "each delivery is recorded as soon as it is made"
+    if priority == Priority.INTERACTIVE:
+        assert statuses(database)["c1-2"] == "sent", "a conversation's messages of a chat go together"
     broadcast = priority == Priority.BROADCAST
     # A broadcast's message is `sending` only once its request starts; any other is from its claim,
     # as it is sent again after a crash either way.
@@ -226,7 +270,8 @@ async def test_a_crash_mid_round_leaves_in_doubt_only_the_message_whose_request_
     if broadcast:
         assert (again, doubtful) == (0, 1), "only the message whose request had started is in doubt"
     else:
-        assert (again, doubtful) == (4, 0), "nothing is in doubt: the round's messages go again, in order"
+        # A chat's two messages are claimed together (sender.CHAIN): chats 2 to 5 have both in flight.
+        assert (again, doubtful) == (8, 0), "nothing is in doubt: the round's messages go again, in order"
     after = ScriptedTelegram()
     await Sender(database, after, clock, rate=1000).drain()
     if priority == Priority.BROADCAST:
