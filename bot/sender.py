@@ -183,7 +183,7 @@ class Sender:
         for message in claimed:
             chains.setdefault(message.chat_id, []).append(message)
 
-        async def one(message: Claimed) -> tuple[Delivery, asyncio.Future[None]]:
+        async def one(message: Claimed) -> Delivery:
             if message.priority >= Priority.BROADCAST:
                 await self._pace(message.chat_id)
             # A broadcast's message is recorded on each side of its request: a crash leaves in
@@ -204,23 +204,20 @@ class Sender:
                 metrics.TOO_MANY.inc()
                 log.warning("Telegram asked to wait %.0f s (429); pausing all sending", delivery.seconds)
                 self.limiter.pause(delivery.seconds)
-            return delivery, asyncio.ensure_future(self._records.submit((message, delivery)))
+            # Recorded before the chat's next message starts: a crash leaves in doubt at most one
+            # message of a chat, the one whose request had started (docs/reliability.md).
+            await self._records.submit((message, delivery))
+            return delivery
 
         async def chain(messages: list[Claimed]) -> None:
-            """A chat's messages one after another, each recorded while the next is sent; after
-            one that did not go (a retry, a blocked chat), the rest go back to wait behind it."""
-            records: list[asyncio.Future[None]] = []
+            """A chat's messages one after another; after one that did not go (a retry, a
+            blocked chat), the rest go back to wait behind it."""
             async with gate:
-                try:
-                    for position, message in enumerate(messages):
-                        delivery, record = await one(message)
-                        records.append(record)
-                        if not isinstance(delivery, Delivered):
-                            if rest := [m.id for m in messages[position + 1 :]]:
-                                await self.database.run(self._release, rest)
-                            break
-                finally:
-                    await asyncio.gather(*records)
+                for position, message in enumerate(messages):
+                    if not isinstance(await one(message), Delivered):
+                        if rest := [m.id for m in messages[position + 1 :]]:
+                            await self.database.run(self._release, rest)
+                        break
 
         await asyncio.gather(*(chain(messages) for messages in chains.values()))
         if len(self._last_sent) > 50_000:
