@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
@@ -137,9 +138,20 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._round = asyncio.Lock()  # one round at a time, so drain() waits for a round in progress
+        # While running, a round that has taken its last bulk token claims the next round, which
+        # starts while its last requests finish, so the rate is not left idle between rounds. The
+        # chats of those requests are skipped (a chat has one message in flight at a time), and
+        # one gate keeps `concurrency` requests in flight in all.
+        self._ahead: asyncio.Future[list[Claimed]] | None = None
+        self._claim_ahead = False
+        self._gate = asyncio.Semaphore(self.concurrency)
+        self._busy: set[int] = set()  # chats with a message being sent
+        self._tails: set[asyncio.Future[list[None]]] = set()  # rounds still finishing
         # How each send ended, recorded as soon as it is known; sends that end while a record is
         # being committed are recorded together, in the next transaction (storage/database.py).
         self._records: GroupCommit[tuple[Claimed, Delivery], None] = GroupCommit(database, self._record_one)
+        # Likewise the marks of broadcast messages about to be sent (each committed before its request).
+        self._marks: GroupCommit[int, None] = GroupCommit(database, outbox.mark_sending)
 
     def wake(self) -> None:
         """Something was written to the outbox: look now instead of at the next poll."""
@@ -151,6 +163,24 @@ class Sender:
 
     async def run(self) -> None:
         self._stopping = False
+        self._claim_ahead = True
+        try:
+            await self._run()
+        finally:
+            self._claim_ahead = False
+            await asyncio.gather(*self._tails, return_exceptions=True)
+            await self._release_ahead()
+
+    async def _release_ahead(self) -> None:
+        """A claim made ahead and not sent (the sender stopped): back in the queue."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        with suppress(Exception):
+            if ids := [message.id for message in await ahead]:
+                await self.database.run(self._release, ids)
+
+    async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
             try:
@@ -173,12 +203,21 @@ class Sender:
             return await self._send_round()
 
     async def _send_round(self) -> int:
-        # Only as many bulk messages as the rate lets go soon: a round waits for all of its
-        # sends, and one waiting for the rate would hold up the replies claimed with it.
-        claimed = await self.database.run(self._claim, self.limiter.allowance(BULK_AHEAD))
+        claimed = await self._claimed()
         if not claimed:
             return 0
-        gate = asyncio.Semaphore(self.concurrency)
+        bulk_to_start = sum(1 for message in claimed if message.priority >= Priority.SCHEDULED)
+        all_bulk_started = asyncio.Event()
+
+        def bulk_started() -> None:
+            nonlocal bulk_to_start
+            bulk_to_start -= 1
+            if bulk_to_start == 0 and self._claim_ahead:
+                all_bulk_started.set()
+                if self._ahead is None:
+                    bulk = self.limiter.allowance(BULK_AHEAD)
+                    self._ahead = asyncio.ensure_future(self.database.run(self._claim, bulk, frozenset(self._busy)))
+
         chains: dict[int, list[Claimed]] = {}  # a chat's messages claimed together, in their order
         for message in claimed:
             chains.setdefault(message.chat_id, []).append(message)
@@ -192,9 +231,10 @@ class Sender:
             # Other messages are `sending` from their claim, and sent again after a crash.
             # The token is taken after the mark, so that requests leave at the rate it keeps.
             if message.priority >= Priority.BROADCAST:
-                await self.database.run(self._mark_sending, message.id)
+                await self._marks.submit(message.id)
             if message.priority >= Priority.SCHEDULED:  # reminders, releases, broadcasts: bulk
                 await self.limiter.acquire()
+                bulk_started()
             else:  # a reply to the patient, or a risk alert: counted, never kept waiting
                 await self.limiter.spend()
             delivery = await self._deliver(message)
@@ -212,18 +252,46 @@ class Sender:
         async def chain(messages: list[Claimed]) -> None:
             """A chat's messages one after another; after one that did not go (a retry, a
             blocked chat), the rest go back to wait behind it."""
-            async with gate:
-                for position, message in enumerate(messages):
-                    if not isinstance(await one(message), Delivered):
-                        if rest := [m.id for m in messages[position + 1 :]]:
-                            await self.database.run(self._release, rest)
-                        break
+            self._busy.add(messages[0].chat_id)
+            try:
+                async with self._gate:
+                    for position, message in enumerate(messages):
+                        if not isinstance(await one(message), Delivered):
+                            if rest := [m.id for m in messages[position + 1 :]]:
+                                await self.database.run(self._release, rest)
+                            break
+            finally:
+                self._busy.discard(messages[0].chat_id)
 
-        await asyncio.gather(*(chain(messages) for messages in chains.values()))
+        everything = asyncio.gather(*(chain(messages) for messages in chains.values()))
+        if bulk_to_start and self._claim_ahead:
+            started = asyncio.ensure_future(all_bulk_started.wait())
+            either: list[asyncio.Future[Any]] = [everything, started]
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            started.cancel()
+            if not everything.done():  # the next round may start; this one finishes meanwhile
+                self._tails.add(everything)
+                everything.add_done_callback(self._tail_done)
+                return len(claimed)
+        await everything
         if len(self._last_sent) > 50_000:
             horizon = self.ticker.monotonic() - self.chat_gap
             self._last_sent = {chat: at for chat, at in self._last_sent.items() if at > horizon}
         return len(claimed)
+
+    async def _claimed(self) -> list[Claimed]:
+        """This round's messages: those claimed ahead, if any, else claimed now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and (claimed := await ahead):
+            return claimed
+        # Only as many bulk messages as the rate lets go soon: a round waits for all of its
+        # sends, and one waiting for the rate would hold up the replies claimed with it.
+        return await self.database.run(self._claim, self.limiter.allowance(BULK_AHEAD), frozenset(self._busy))
+
+    def _tail_done(self, round_: asyncio.Future[list[None]]) -> None:
+        self._tails.discard(round_)
+        if not round_.cancelled() and (error := round_.exception()) is not None:
+            log.error("the outbox sender failed in a round: %s", type(error).__name__, exc_info=error)
 
     async def _pace(self, chat_id: int) -> None:
         """At most one broadcast message a second per chat, counting whatever was sent just before."""
@@ -244,9 +312,10 @@ class Sender:
                     return  # nothing was due
                 await self.ticker.sleep(wait)  # bulk messages may be waiting for the rate
 
-    def _claim(self, bulk: int) -> list[Claimed]:
+    def _claim(self, bulk: int, busy: frozenset[int]) -> list[Claimed]:
         with self.database.transaction() as session:
-            return outbox.claim_due(session, self.clock.now(), limit=self.batch, per_chat=CHAIN, bulk=bulk)
+            now = self.clock.now()
+            return outbox.claim_due(session, now, limit=self.batch, per_chat=CHAIN, bulk=bulk, skip=busy)
 
     def _release(self, message_ids: list[int]) -> None:
         with self.database.transaction() as session:
@@ -258,10 +327,6 @@ class Sender:
         except Exception as error:  # a bug or an unexpected library error: retry later
             log.exception("sending outbox message %d failed unexpectedly", message.id)
             return Transient(type(error).__name__)
-
-    def _mark_sending(self, message_id: int) -> None:
-        with self.database.transaction() as session:
-            outbox.mark_sending(session, message_id)
 
     def _record_one(self, session: Session, sent: tuple[Claimed, Delivery]) -> None:
         message, delivery = sent

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, or_, update
+from sqlalchemy import Row, bindparam, case, delete, func, insert, or_, update
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -79,7 +79,9 @@ _RELEASE = (
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)), _outbox.c.status.in_(IN_FLIGHT))
     .values(status="pending", not_before=bindparam("now"))
 )
-_PAYLOADS = select_columns(_outbox.c.id, _outbox.c.payload).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+_DETAILS = select_columns(
+    _outbox.c.id, _outbox.c.payload, _outbox.c.patient_id, _outbox.c.kind, _outbox.c.attempts, _outbox.c.created_at
+).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,14 @@ def _parts(payload: Payload) -> list[Payload]:
     return [payload]
 
 
-def claim_due(session: Session, now: datetime, limit: int, per_chat: int = 1, bulk: int | None = None) -> list[Claimed]:
+def claim_due(
+    session: Session,
+    now: datetime,
+    limit: int,
+    per_chat: int = 1,
+    bulk: int | None = None,
+    skip: Collection[int] = (),
+) -> list[Claimed]:
     """Claim the first waiting messages of each chat whose turn has come, in the order to send them.
 
     A chat's first message is the one with the lowest (priority, id) still to be sent; while it
@@ -190,7 +199,8 @@ def claim_due(session: Session, now: datetime, limit: int, per_chat: int = 1, bu
     another); a chain stops before a message that waits (for its time, its topic, or a message
     it edits). At most `bulk` messages of priority SCHEDULED or lower (timed messages and
     broadcasts, which go at the bulk rate) are claimed, if given; a chat whose next message is
-    one of those beyond it waits, in order. Messages timed for later wait for their time without
+    one of those beyond it waits, in order. The chats in `skip` (a message of theirs is being sent
+    already) wait for their turn. Messages timed for later wait for their time without
     holding anyone up.
     A message for a patient's topic in the staff chat waits while that topic is being created,
     without holding up the rest of the staff chat.
@@ -201,10 +211,6 @@ def claim_due(session: Session, now: datetime, limit: int, per_chat: int = 1, bu
             col(OutboxMessage.chat_id),
             col(OutboxMessage.not_before),
             col(OutboxMessage.status),
-            col(OutboxMessage.patient_id),
-            col(OutboxMessage.kind),
-            col(OutboxMessage.attempts),
-            col(OutboxMessage.created_at),
             col(OutboxMessage.priority),
         )
         .where(
@@ -221,26 +227,34 @@ def claim_due(session: Session, now: datetime, limit: int, per_chat: int = 1, bu
         .order_by(col(OutboxMessage.priority), col(OutboxMessage.id))
         .limit(SCAN)
     ).all()
-    closed: set[int] = set()  # chats with nothing more to claim this time
+    closed: set[int] = set(skip)  # chats with nothing more to claim this time
     taken: dict[int, int] = {}  # chat -> how many of its messages are claimed so far
     chosen: dict[int, dict[str, Any]] = {}
     cancelled: list[int] = []
-    payloads: dict[int, dict[str, Any]] = {}  # opened only for rows looked at, not the whole scan
+    # A row's payload (sealed) and the rest of what a claim needs, read only for rows looked at,
+    # not for the whole scan.
+    details: dict[int, Row[Any]] = {}
 
     def payload_of(position: int) -> dict[str, Any]:
         queued_id = rows[position][0]
-        if queued_id not in payloads:  # this row and the rows after it that may be looked at, at once
+        if queued_id not in details:  # this row and the rows after it that may be looked at, at once
             ahead: dict[int, int] = {}
             wanted = {queued_id}
-            for later_id, later_chat, *_ in rows[position:]:
+            bulk_wanted = 0
+            for later_id, later_chat, *_, later_priority in rows[position:]:
                 if later_chat in closed or taken.get(later_chat, 0) + ahead.get(later_chat, 0) >= per_chat:
                     continue
+                if later_priority >= Priority.SCHEDULED:  # no more than the bulk this claim may take
+                    if bulk_wanted >= bulk_left + 8:
+                        continue
+                    bulk_wanted += 1
                 ahead[later_chat] = ahead.get(later_chat, 0) + 1
                 wanted.add(later_id)
-                if len(wanted) >= limit + 16:
+                if len(wanted) >= limit - len(chosen) + 16:
                     break
-            payloads.update((row_id, payload) for row_id, payload in session.execute(_PAYLOADS, {"ids": list(wanted)}))
-        return payloads[queued_id]
+            details.update((row[0], row) for row in session.execute(_DETAILS, {"ids": list(wanted)}))
+        payload: dict[str, Any] = details[queued_id].payload
+        return payload
 
     bulk_left = len(rows) if bulk is None else bulk
     for position, (queued_id, chat_id, not_before, status, *_, priority) in enumerate(rows):
@@ -297,7 +311,9 @@ def claim_due(session: Session, now: datetime, limit: int, per_chat: int = 1, bu
     by_id = {row[0]: row for row in rows}
     claimed: list[Claimed] = []
     for queued_id, payload in chosen.items():
-        _, chat_id, _, _, patient_id, kind, attempts, created_at, priority = by_id[queued_id]
+        _, chat_id, _, _, priority = by_id[queued_id]
+        detail = details[queued_id]
+        patient_id, kind, attempts, created_at = detail.patient_id, detail.kind, detail.attempts, detail.created_at
         try:
             typed = payload_from(kind, payload)
         except UnknownPayload as error:

@@ -301,3 +301,72 @@ async def test_a_row_that_forgets_is_deleted_once_done_with_and_kept_while_it_wa
     await Sender(database, telegram, clock, rate=1000).drain()
     assert telegram.delivered[3] == ["later"]
     assert statuses(database) == {"kept": "sent"}
+
+
+class SlowTelegram(ScriptedTelegram):
+    """Takes a moment over each request, and notes how many are in flight, per chat and in all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight: dict[int, int] = defaultdict(int)
+        self.most_per_chat = 0
+        self.most = 0
+
+    async def deliver(self, chat_id: int, payload: Payload) -> Delivery:
+        self.in_flight[chat_id] += 1
+        self.most_per_chat = max(self.most_per_chat, self.in_flight[chat_id])
+        self.most = max(self.most, sum(self.in_flight.values()))
+        try:
+            await asyncio.sleep(0.002)
+            return await super().deliver(chat_id, payload)
+        finally:
+            self.in_flight[chat_id] -= 1
+
+
+async def test_while_running_rounds_overlap_but_a_chat_has_one_message_in_flight(database: Database) -> None:
+    """The next round starts while the last one's requests finish: it skips their chats."""
+    clock, telegram = ManualClock(), SlowTelegram()
+    with database.transaction() as session:
+        for chat in range(1, 41):
+            outbox.enqueue(session, chat, Message(f"news {chat}"), clock.now(), priority=Priority.BROADCAST)
+    sender = Sender(database, telegram, clock, rate=400.0, concurrency=8, chat_gap=0.0)
+    running = asyncio.create_task(sender.run())
+    try:
+        for _ in range(3):  # replies to some of those chats, while the news goes out
+            await asyncio.sleep(0.02)
+            with database.transaction() as session:
+                for chat in range(1, 41, 7):
+                    outbox.enqueue(session, chat, Message(f"reply {chat} {_}"), clock.now())
+            sender.wake()
+        for _ in range(500):
+            if all(status == "sent" for status in statuses(database).values()):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        sender.stop()
+        await asyncio.wait_for(running, timeout=10)
+    assert all(status == "sent" for status in statuses(database).values())
+    assert telegram.most_per_chat == 1, "never two requests at once to one chat"
+    assert telegram.most <= 8, "the rounds share one gate"
+    for chat, texts in telegram.delivered.items():
+        assert sorted(texts) == sorted(set(texts)), f"chat {chat}: nothing sent twice"
+        replies = [t for t in texts if t.startswith("reply")]
+        assert replies == sorted(replies, key=lambda t: int(t.rsplit(" ", 1)[1])), "replies in order"
+
+
+async def test_a_sender_stopped_puts_back_what_it_had_claimed_ahead(database: Database) -> None:
+    clock, telegram = ManualClock(), SlowTelegram()
+    with database.transaction() as session:
+        for chat in range(1, 201):
+            outbox.enqueue(session, chat, Message(f"news {chat}"), clock.now(), priority=Priority.BROADCAST)
+    sender = Sender(database, telegram, clock, rate=100.0, chat_gap=0.0)
+    running = asyncio.create_task(sender.run())
+    for _ in range(500):
+        if sum(len(texts) for texts in telegram.delivered.values()) >= 40:
+            break
+        await asyncio.sleep(0.01)
+    sender.stop()
+    await asyncio.wait_for(running, timeout=10)
+    left = set(statuses(database).values())
+    assert left <= {"sent", "pending"}, "nothing is left claimed or in flight by a sender that stopped"
+    assert "pending" in left
