@@ -166,10 +166,15 @@ class Sender:
         self._claim_ahead = True
         try:
             await self._run()
-        finally:
-            self._claim_ahead = False
+        except asyncio.CancelledError:  # the process is going down: its rounds go with it
+            for round_ in self._tails:
+                round_.cancel()
+            raise
+        else:  # stopped: the rounds in progress finish, and a claim made ahead goes back
             await asyncio.gather(*self._tails, return_exceptions=True)
             await self._release_ahead()
+        finally:
+            self._claim_ahead = False
 
     async def _release_ahead(self) -> None:
         """A claim made ahead and not sent (the sender stopped): back in the queue."""
@@ -267,8 +272,13 @@ class Sender:
         if bulk_to_start and self._claim_ahead:
             started = asyncio.ensure_future(all_bulk_started.wait())
             either: list[asyncio.Future[Any]] = [everything, started]
-            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            started.cancel()
+            try:
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:  # as awaiting the round itself would: it is cancelled too
+                everything.cancel()
+                raise
+            finally:
+                started.cancel()
             if not everything.done():  # the next round may start; this one finishes meanwhile
                 self._tails.add(everything)
                 everything.add_done_callback(self._tail_done)
@@ -290,6 +300,7 @@ class Sender:
 
     def _tail_done(self, round_: asyncio.Future[list[None]]) -> None:
         self._tails.discard(round_)
+        self._wake.set()  # its chats' next messages may go now
         if not round_.cancelled() and (error := round_.exception()) is not None:
             log.error("the outbox sender failed in a round: %s", type(error).__name__, exc_info=error)
 
