@@ -197,8 +197,8 @@ class Sender:
                 continue  # there may be more right behind
             # Bulk messages left waiting for the rate are looked at again as soon as it allows.
             wait = self.poll_interval
-            if self.limiter.allowance(BULK_AHEAD) == 0:
-                wait = min(wait, max(self.limiter.until_allowed(BULK_AHEAD), 0.01))
+            if (until_allowed := self.limiter.until_allowed(BULK_AHEAD)) > 0:
+                wait = min(wait, max(until_allowed, 0.01))
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
@@ -220,8 +220,7 @@ class Sender:
             if bulk_to_start == 0 and self._claim_ahead:
                 all_bulk_started.set()
                 if self._ahead is None:
-                    bulk = self.limiter.allowance(BULK_AHEAD)
-                    self._ahead = asyncio.ensure_future(self.database.run(self._claim, bulk, frozenset(self._busy)))
+                    self._ahead = asyncio.ensure_future(self._claim_now())
 
         chains: dict[int, list[Claimed]] = {}  # a chat's messages claimed together, in their order
         for message in claimed:
@@ -294,8 +293,12 @@ class Sender:
         ahead, self._ahead = self._ahead, None
         if ahead is not None and (claimed := await ahead):
             return claimed
-        # Only as many bulk messages as the rate lets go soon: a round waits for all of its
-        # sends, and one waiting for the rate would hold up the replies claimed with it.
+        return await self._claim_now()
+
+    async def _claim_now(self) -> list[Claimed]:
+        """Claim what is due, but for the chats with a message being sent. Only as many bulk
+        messages as the rate lets go soon: a round waits for all of its sends, and one waiting
+        for the rate would hold up the replies claimed with it."""
         return await self.database.run(self._claim, self.limiter.allowance(BULK_AHEAD), frozenset(self._busy))
 
     def _tail_done(self, round_: asyncio.Future[list[None]]) -> None:

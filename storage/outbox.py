@@ -229,7 +229,7 @@ def claim_due(
     ).all()
     closed: set[int] = set(skip)  # chats with nothing more to claim this time
     taken: dict[int, int] = {}  # chat -> how many of its messages are claimed so far
-    chosen: dict[int, dict[str, Any]] = {}
+    chosen: dict[int, tuple[Row[Any], dict[str, Any]]] = {}  # id -> its scan row, the payload to send
     cancelled: list[int] = []
     # A row's payload (sealed) and the rest of what a claim needs, read only for rows looked at,
     # not for the whole scan.
@@ -291,7 +291,7 @@ def claim_due(
             payload["message_id"] = named.telegram_message_id
         if "topic_of" in payload:
             payload["thread_id"] = thread
-        chosen[queued_id] = payload
+        chosen[queued_id] = (rows[position], payload)
         taken[chat_id] = taken.get(chat_id, 0) + 1
         if priority >= Priority.SCHEDULED:
             bulk_left -= 1
@@ -308,10 +308,9 @@ def claim_due(
     # twice. Any other message is sent again after a crash, whether its request had started or
     # not, so it goes to `sending` at once, and its send costs no transaction of its own.
     session.execute(_CLAIM, {"ids": list(chosen), "leased_until": now + LEASE})
-    by_id = {row[0]: row for row in rows}
     claimed: list[Claimed] = []
-    for queued_id, payload in chosen.items():
-        _, chat_id, _, _, priority = by_id[queued_id]
+    for queued_id, (row, payload) in chosen.items():
+        chat_id, priority = row.chat_id, row.priority
         detail = details[queued_id]
         patient_id, kind, attempts, created_at = detail.patient_id, detail.kind, detail.attempts, detail.created_at
         try:
